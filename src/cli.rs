@@ -1,0 +1,159 @@
+//! The `tessera` command line. Arguments are parsed by clap, then validated; every error
+//! is printed once (by rank 0) as one clear message with a non-zero exit code.
+
+use crate::array::api;
+use crate::array::chunk::Chunk;
+use crate::array::chunks::ChunkSpec;
+use crate::array::dtype::{DType, Element};
+use crate::expr::eval::{evaluate, into_array, Bindings};
+use crate::runtime::{start, ClientOptions, Started};
+use crate::with_dtype;
+use anyhow::{anyhow, Context};
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value as Json};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "tessera", version, about = "Distributed n-dimensional arrays for HPC, over MPI or in-process")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Evaluate a numpy-like expression on chunked arrays and print the result.
+    Eval {
+        /// The expression, e.g. 'ones((1000, 1000), chunks=250).sum(axis=0)'.
+        expr: String,
+        /// Print one JSON object {"shape", "dtype", "chunks", "data"}.
+        #[arg(long)]
+        json: bool,
+        /// Print shape, dtype and chunks only; compute nothing.
+        #[arg(long)]
+        no_compute: bool,
+        /// Bind a .npy file as a local array: NAME=PATH (repeatable).
+        #[arg(long = "open", value_name = "NAME=PATH")]
+        open: Vec<String>,
+        /// In-process worker threads (ignored under mpirun: ranks 1.. are the workers).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Write the run report (JSON) to this file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
+}
+
+/// Entry point: returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("tessera: error: {e:#}");
+            1
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.cmd {
+        Command::Eval { expr, json, no_compute, open, workers, report } => {
+            let mut opts = ClientOptions::default();
+            if let Some(w) = workers {
+                if w == 0 {
+                    return Err(anyhow!("--workers must be at least 1"));
+                }
+                opts.workers = w;
+            }
+            let client = match start(&opts)? {
+                Started::Client(c) => c,
+                Started::WorkerFinished => return Ok(()),
+            };
+            let bindings = bind_files(&open)?;
+            let value = evaluate(&expr, &bindings)?;
+            let array = into_array(value)?;
+            let chunks = json!(array.chunks());
+            if no_compute {
+                let meta = json!({"shape": array.shape(), "dtype": array.dtype().name(), "chunks": chunks});
+                if json {
+                    println!("{meta}");
+                } else {
+                    println!("shape={:?} dtype={} chunks={:?} ({} blocks, lazy)", array.shape(), array.dtype(), array.chunks(), array.grid().num_blocks());
+                }
+                return Ok(());
+            }
+            let result = client.compute(&array)?;
+            if let Some(path) = report {
+                let r = client.last_report().unwrap_or_default();
+                let text = serde_json::to_string_pretty(&r)?;
+                std::fs::write(&path, text).with_context(|| format!("cannot write report {}", path.display()))?;
+            }
+            if json {
+                let out = json!({"shape": result.shape, "dtype": result.dtype.name(), "chunks": chunks, "data": data_json(&result)});
+                println!("{out}");
+            } else {
+                println!("{}", render(&result));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn bind_files(open: &[String]) -> anyhow::Result<Bindings> {
+    let mut b = Bindings::new();
+    for spec in open {
+        let (name, path) = spec.split_once('=').ok_or_else(|| anyhow!("--open expects NAME=PATH, got '{spec}'"))?;
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || name.starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(anyhow!("--open: '{name}' is not a valid name"));
+        }
+        let data = crate::io::npy::read(std::path::Path::new(path))?;
+        b.insert(name.to_string(), api::from_local(data, &ChunkSpec::Auto)?);
+    }
+    Ok(b)
+}
+
+fn num_json<T: Element>(x: T, dtype: DType) -> Json {
+    if dtype == DType::Bool {
+        return Json::Bool(x.to_f64() != 0.0);
+    }
+    if dtype.is_float() {
+        let v = x.to_f64();
+        if v.is_nan() {
+            return json!("nan");
+        }
+        if v.is_infinite() {
+            return json!(if v > 0.0 { "inf" } else { "-inf" });
+        }
+        return json!(v);
+    }
+    if dtype.is_unsigned_int() {
+        json!(x.to_i128() as u64)
+    } else {
+        json!(x.to_i128() as i64)
+    }
+}
+
+fn data_json(c: &Chunk) -> Json {
+    with_dtype!(c.dtype, T, { Json::Array(c.view::<T>().iter().map(|&x| num_json(x, c.dtype)).collect()) })
+}
+
+/// A numpy-like rendering, abbreviated for large arrays.
+fn render(c: &Chunk) -> String {
+    let vals: Vec<String> = with_dtype!(c.dtype, T, {
+        c.view::<T>()
+            .iter()
+            .take(1000)
+            .map(|&x| match num_json(x, c.dtype) {
+                Json::String(s) => s,
+                v => v.to_string(),
+            })
+            .collect()
+    });
+    let body = if c.len() > 1000 { format!("{}, ...", vals.join(", ")) } else { vals.join(", ") };
+    if c.shape.is_empty() {
+        format!("{} ({})", body, c.dtype)
+    } else {
+        format!("array(shape={:?}, dtype={}) [{}]", c.shape, c.dtype, body)
+    }
+}

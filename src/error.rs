@@ -1,0 +1,40 @@
+//! The crate error: one variant per layer, each message naming what went wrong.
+
+use crate::array::ArrayError;
+use crate::comm::CommError;
+
+/// Every error Tessera reports.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Bad shapes, dtypes, chunks or indices.
+    #[error(transparent)]
+    Array(#[from] ArrayError),
+    /// An expression that does not parse or does not make sense.
+    #[error("{0}")]
+    Expr(String),
+    /// Transport failure.
+    #[error(transparent)]
+    Comm(#[from] CommError),
+    /// A task failed on a worker.
+    #[error("task {task} failed on worker rank {rank} ({host}): {message}")]
+    Task {
+        /// Readable task key.
+        task: String,
+        /// Worker rank.
+        rank: u32,
+        /// Worker host.
+        host: String,
+        /// The error message.
+        message: String,
+    },
+    /// Reading or writing files.
+    #[error("{0}")]
+    Io(String),
+    /// A bug in Tessera.
+    #[error("internal error (this is a bug, please report it): {0}")]
+    Internal(String),
+}
+
+/// Result with the crate error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

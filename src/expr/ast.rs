@@ -1,0 +1,199 @@
+//! Syntax tree of the expression language.
+//!
+//! The language is a small subset of Python expression syntax, so that numpy/dask users
+//! can write what they already know: literals, names, calls with keyword arguments,
+//! attribute access, subscripts with slices, tuples, lists and dicts, and Python's
+//! operator precedence. Every node carries the byte span it came from so that later
+//! stages (type checking, shape checking) can point at the offending part of the text.
+
+/// Byte offsets `[start, end)` into the source text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    /// First byte of the construct.
+    pub start: usize,
+    /// One past the last byte of the construct.
+    pub end: usize,
+}
+
+impl Span {
+    /// A span covering both `self` and `other`.
+    pub fn to(self, other: Span) -> Span {
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+}
+
+/// An expression with its source span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    /// What the expression is.
+    pub kind: ExprKind,
+    /// Where it is in the source.
+    pub span: Span,
+}
+
+/// Unary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `-x`
+    Neg,
+    /// `+x`
+    Pos,
+    /// `~x` (bitwise / logical not)
+    Invert,
+}
+
+/// Binary operators, in Python's meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `//`
+    FloorDiv,
+    /// `%`
+    Mod,
+    /// `**`
+    Pow,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `&`
+    And,
+    /// `|`
+    Or,
+    /// `^`
+    Xor,
+}
+
+impl BinOp {
+    /// The operator as written in the source.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::FloorDiv => "//",
+            BinOp::Mod => "%",
+            BinOp::Pow => "**",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::And => "&",
+            BinOp::Or => "|",
+            BinOp::Xor => "^",
+        }
+    }
+}
+
+/// One keyword argument `name=value` of a call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kwarg {
+    /// The keyword.
+    pub name: String,
+    /// Span of the keyword itself (for "unknown keyword" errors).
+    pub name_span: Span,
+    /// The value.
+    pub value: Expr,
+}
+
+/// One item inside `x[...]`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexItem {
+    /// A plain expression: an integer index, or `None` for a new axis.
+    Expr(Expr),
+    /// `start:stop:step`, each part optional.
+    Slice {
+        /// Lower bound.
+        start: Option<Expr>,
+        /// Upper bound.
+        stop: Option<Expr>,
+        /// Step.
+        step: Option<Expr>,
+        /// Span of the whole slice item.
+        span: Span,
+    },
+    /// `...`
+    Ellipsis(Span),
+}
+
+/// The kinds of expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    /// Integer literal such as `42` (also hex `0x2a` is not supported; decimal only).
+    Int(i64),
+    /// Float literal such as `1.5`, `1e-3`, `.5`, `2.`.
+    Float(f64),
+    /// `True` / `False`.
+    Bool(bool),
+    /// `None`.
+    NoneLit,
+    /// String literal in single or double quotes (with `\\`, `\'`, `\"`, `\n` escapes).
+    Str(String),
+    /// An identifier: a bound array, a function name, or a constant such as `nan`, `pi`.
+    Name(String),
+    /// `(a, b)`, `(a,)` or `()`. A parenthesised single expression without comma is not a tuple.
+    Tuple(Vec<Expr>),
+    /// `[a, b]`.
+    List(Vec<Expr>),
+    /// `{k: v, ...}`.
+    Dict(Vec<(Expr, Expr)>),
+    /// A unary operation.
+    Unary {
+        /// The operator.
+        op: UnaryOp,
+        /// Its operand.
+        operand: Box<Expr>,
+    },
+    /// A binary operation.
+    Binary {
+        /// The operator.
+        op: BinOp,
+        /// Left operand.
+        lhs: Box<Expr>,
+        /// Right operand.
+        rhs: Box<Expr>,
+    },
+    /// `func(args..., kw=value...)`; `func` is any expression (a name or an attribute).
+    Call {
+        /// The callee.
+        func: Box<Expr>,
+        /// Positional arguments.
+        args: Vec<Expr>,
+        /// Keyword arguments, in source order.
+        kwargs: Vec<Kwarg>,
+    },
+    /// `value.name`.
+    Attr {
+        /// The object.
+        value: Box<Expr>,
+        /// The attribute name.
+        name: String,
+        /// Span of the attribute name.
+        name_span: Span,
+    },
+    /// `value[items]`.
+    Index {
+        /// The indexed object.
+        value: Box<Expr>,
+        /// The items between the brackets, separated by commas.
+        items: Vec<IndexItem>,
+    },
+}

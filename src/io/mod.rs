@@ -1,0 +1,3 @@
+//! File formats. `.npy` for now; HDF5 and NetCDF arrive with issue #3.
+
+pub mod npy;

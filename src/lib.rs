@@ -1,0 +1,20 @@
+//! Tessera: distributed n-dimensional arrays for HPC.
+//!
+//! A lazy, chunked array ([`DArray`]) is built with numpy/dask vocabulary, planned on rank 0
+//! and computed by workers that exchange chunks directly, over MPI or in-process threads.
+//! Layers: [`array`] (pure: dtypes, chunk grids, the operation graph, kernels), [`comm`]
+//! (transports), [`runtime`] (scheduler, workers), [`expr`] (the expression language),
+//! [`io`] (files), [`cli`].
+#![warn(missing_docs)]
+
+pub mod array;
+pub mod cli;
+pub mod comm;
+pub mod error;
+pub mod expr;
+pub mod io;
+pub mod runtime;
+
+pub use array::graph::DArray;
+pub use error::{Error, Result};
+pub use runtime::{start, Client, ClientOptions, Started};

@@ -1,0 +1,556 @@
+//! The client and the scheduler it runs on rank 0.
+//!
+//! `compute` and `persist` flatten the graph into a [`Plan`], send it to every worker,
+//! then stream tasks: per materialised node a cursor generates a bounded window of tasks,
+//! a task is dispatched once its inputs exist, to the worker already holding most of its
+//! input bytes, and the scheduler tells holders to send missing inputs straight to that
+//! worker. Chunks are released as soon as their last consumer has finished. Rank 0 never
+//! relays payloads between workers; only local (caller-held) data is sent from it and
+//! only results are gathered to it.
+
+use super::plan::{ChunkKey, Dep, Plan};
+use super::protocol::{Cmd, Msg};
+use super::report::{RunReport, WorkerStats};
+use super::worker::Worker;
+use crate::array::blocks;
+use crate::array::chunk::Chunk;
+use crate::array::graph::{DArray, Op, PersistedKey};
+use crate::comm::local::LocalTransport;
+use crate::comm::mpi::{launched_under_mpi, MpiTransport};
+use crate::comm::{CommStats, Rank, Transport};
+use crate::error::{Error, Result};
+use crossbeam_channel::{unbounded, Receiver, Sender};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+const NONE: u32 = u32::MAX;
+/// Tasks queued on one worker at most.
+const MAX_IN_FLIGHT: usize = 64;
+/// Tasks generated ahead per node.
+const WINDOW: usize = 1024;
+
+/// Blocks of a persisted array, kept on the workers until the last handle is dropped.
+#[derive(Debug)]
+pub struct PersistHandle {
+    key: PersistedKey,
+    /// Holder of each block.
+    pub locations: Vec<Rank>,
+    /// Bytes of each block.
+    pub nbytes: Vec<u64>,
+    release: Sender<PersistedKey>,
+}
+
+impl Drop for PersistHandle {
+    fn drop(&mut self) {
+        let _ = self.release.send(self.key);
+    }
+}
+
+/// How to start a client.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// In-process worker threads (ignored under MPI, where every rank but 0 is a worker).
+    pub workers: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions { workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8) }
+    }
+}
+
+/// The caller's handle on a running cluster (in-process threads or MPI ranks).
+pub struct Client {
+    t: Box<dyn Transport>,
+    threads: Vec<JoinHandle<()>>,
+    _mpi: Option<MpiTransport>,
+    next_comp: AtomicU64,
+    release_tx: Sender<PersistedKey>,
+    release_rx: Receiver<PersistedKey>,
+    last_report: Mutex<Option<RunReport>>,
+}
+
+/// What `start` gives each process.
+pub enum Started {
+    /// This process is rank 0 (or in-process): it drives the computation.
+    Client(Client),
+    /// This process was an MPI worker and has finished serving.
+    WorkerFinished,
+}
+
+/// Starts a runtime: under an MPI launcher rank 0 gets a client and every other rank
+/// serves as a worker until rank 0 shuts down; otherwise in-process worker threads.
+pub fn start(opts: &ClientOptions) -> Result<Started> {
+    if launched_under_mpi() {
+        let t = MpiTransport::init()?;
+        if t.size() == 1 {
+            let mut c = Client::local(opts.workers)?;
+            c._mpi = Some(t);
+            return Ok(Started::Client(c));
+        }
+        if t.rank() != Rank::SCHEDULER {
+            let t = Worker::new(t).run()?;
+            drop(t);
+            return Ok(Started::WorkerFinished);
+        }
+        return Ok(Started::Client(Client::with_transport(Box::new(t), Vec::new())));
+    }
+    Ok(Started::Client(Client::local(opts.workers)?))
+}
+
+impl Client {
+    /// An in-process cluster of `n` worker threads.
+    pub fn local(n: usize) -> Result<Client> {
+        let n = n.max(1);
+        let mut group = LocalTransport::group(n + 1).into_iter();
+        let me = group.next().ok_or_else(|| Error::Internal("empty transport group".into()))?;
+        let mut threads = Vec::new();
+        for t in group {
+            let h = std::thread::Builder::new()
+                .name(format!("tessera-worker-{}", t.rank()))
+                .spawn(move || {
+                    let _ = Worker::new(t).run();
+                })
+                .map_err(|e| Error::Internal(format!("cannot start worker thread: {e}")))?;
+            threads.push(h);
+        }
+        Ok(Client::with_transport(Box::new(me), threads))
+    }
+
+    fn with_transport(t: Box<dyn Transport>, threads: Vec<JoinHandle<()>>) -> Client {
+        let (release_tx, release_rx) = unbounded();
+        Client { t, threads, _mpi: None, next_comp: AtomicU64::new(1), release_tx, release_rx, last_report: Mutex::new(None) }
+    }
+
+    /// Number of workers.
+    pub fn workers(&self) -> usize {
+        self.t.size() - 1
+    }
+
+    /// `"in-process"` or `"mpi"`.
+    pub fn transport_kind(&self) -> &'static str {
+        self.t.kind()
+    }
+
+    /// Counters of rank 0's transport endpoint.
+    pub fn comm_stats(&self) -> &CommStats {
+        self.t.stats()
+    }
+
+    /// The report of the last computation.
+    pub fn last_report(&self) -> Option<RunReport> {
+        self.last_report.lock().ok().and_then(|r| r.clone())
+    }
+
+    /// Computes an array and gathers it to the caller.
+    pub fn compute(&self, a: &DArray) -> Result<Chunk> {
+        let out = self.execute(a, true)?;
+        out.result.ok_or_else(|| Error::Internal("no result gathered".into()))
+    }
+
+    /// Computes an array and keeps its blocks on the workers.
+    pub fn persist(&self, a: &DArray) -> Result<DArray> {
+        let out = self.execute(a, false)?;
+        let handle = PersistHandle {
+            key: PersistedKey { comp: out.comp, node: out.root as u32 },
+            locations: out.root_locations,
+            nbytes: out.root_nbytes,
+            release: self.release_tx.clone(),
+        };
+        let key = handle.key;
+        Ok(DArray::new(a.dtype(), a.grid().clone(), Op::Persisted(Some(Arc::new(handle)), key)))
+    }
+
+    fn broadcast(&self, msg: &Msg) -> Result<()> {
+        let bytes = msg.encode();
+        for w in 1..self.t.size() {
+            self.t.send(Rank(w as u32), bytes.clone(), None)?;
+        }
+        Ok(())
+    }
+
+    fn release_dropped(&self) -> Result<()> {
+        while let Ok(k) = self.release_rx.try_recv() {
+            self.broadcast(&Msg::Cmds(vec![Cmd::DropNode { comp: k.comp, node: k.node }]))?;
+        }
+        Ok(())
+    }
+
+    fn execute(&self, root: &DArray, gather: bool) -> Result<Execution> {
+        self.release_dropped()?;
+        let comp = self.next_comp.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let (plan, arrays) = Plan::build(comp, root);
+        let mut s = Scheduler::new(self, &plan, &arrays, gather);
+        let res = s.run();
+        // Whatever happened, every worker forgets this computation.
+        let keep = if res.is_ok() && !gather { vec![plan.root as u32] } else { vec![] };
+        self.broadcast(&Msg::Cmds(vec![Cmd::EndComp { comp, keep }]))?;
+        res?;
+        let mut report = s.report;
+        report.wall_seconds = started.elapsed().as_secs_f64();
+        report.transport = self.t.kind().to_string();
+        if let Ok(mut r) = self.last_report.lock() {
+            *r = Some(report);
+        }
+        let root_locations = s.loc[plan.root].iter().map(|&r| Rank(r)).collect();
+        let root_nbytes = s.nbytes[plan.root].clone();
+        Ok(Execution { comp, root: plan.root, result: s.result, root_locations, root_nbytes })
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.broadcast(&Msg::Shutdown);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Execution {
+    comp: u64,
+    root: usize,
+    result: Option<Chunk>,
+    root_locations: Vec<Rank>,
+    root_nbytes: Vec<u64>,
+}
+
+struct Scheduler<'a> {
+    c: &'a Client,
+    plan: &'a Plan,
+    arrays: &'a [DArray],
+    gather: bool,
+    nw: usize,
+    loc: Vec<Vec<u32>>,
+    nbytes: Vec<Vec<u64>>,
+    refs: Vec<Vec<u32>>,
+    replicas: HashMap<(usize, usize), Vec<u32>>,
+    todo: Vec<usize>,
+    cursor: Vec<usize>,
+    window: Vec<Vec<(usize, Vec<Dep>)>>,
+    in_flight: Vec<usize>,
+    running: HashMap<(usize, usize), Vec<Dep>>,
+    batches: Vec<Vec<Cmd>>,
+    root_done: usize,
+    gathered: Vec<Option<Chunk>>,
+    n_gathered: usize,
+    result: Option<Chunk>,
+    report: RunReport,
+}
+
+impl<'a> Scheduler<'a> {
+    fn new(c: &'a Client, plan: &'a Plan, arrays: &'a [DArray], gather: bool) -> Scheduler<'a> {
+        let n = plan.nodes.len();
+        let nw = c.workers();
+        let mut loc = vec![Vec::new(); n];
+        let mut nbytes = vec![Vec::new(); n];
+        let mut refs = vec![Vec::new(); n];
+        let mut todo = Vec::new();
+        for (i, pn) in plan.nodes.iter().enumerate() {
+            if !pn.materialized {
+                continue;
+            }
+            let nb = pn.grid.num_blocks();
+            refs[i] = vec![0; nb];
+            match &arrays[i].node().op {
+                Op::Local(_) => {
+                    loc[i] = vec![0; nb];
+                    nbytes[i] = (0..nb).map(|b| (pn.grid.block_shape(&pn.grid.unravel(b)).iter().product::<usize>() * pn.dtype.size()) as u64).collect();
+                }
+                Op::Persisted(Some(h), _) => {
+                    loc[i] = h.locations.iter().map(|r| r.0).collect();
+                    nbytes[i] = h.nbytes.clone();
+                }
+                _ => {
+                    loc[i] = vec![NONE; nb];
+                    nbytes[i] = vec![0; nb];
+                    todo.push(i);
+                }
+            }
+        }
+        for &i in &todo {
+            for b in 0..plan.nodes[i].grid.num_blocks() {
+                for (m, mb) in plan.task_deps(i, b) {
+                    refs[m][mb] += 1;
+                }
+            }
+        }
+        let root_blocks = plan.nodes[plan.root].grid.num_blocks();
+        let mut report = RunReport::default();
+        report.workers = (1..=nw).map(|r| WorkerStats { rank: r as u32, ..Default::default() }).collect();
+        Scheduler {
+            c,
+            plan,
+            arrays,
+            gather,
+            nw,
+            loc,
+            nbytes,
+            refs,
+            replicas: HashMap::new(),
+            cursor: vec![0; n],
+            window: vec![Vec::new(); n],
+            todo,
+            in_flight: vec![0; nw + 1],
+            running: HashMap::new(),
+            batches: vec![Vec::new(); nw + 1],
+            root_done: 0,
+            gathered: vec![None; root_blocks],
+            n_gathered: 0,
+            result: None,
+            report,
+        }
+    }
+
+    fn root_blocks(&self) -> usize {
+        self.gathered.len()
+    }
+
+    fn finished(&self) -> bool {
+        if self.gather {
+            self.n_gathered == self.root_blocks()
+        } else {
+            self.root_done == self.root_blocks()
+        }
+    }
+
+    fn run(&mut self) -> Result<()> {
+        if self.nw == 0 {
+            return Err(Error::Internal("no workers".into()));
+        }
+        self.c.broadcast(&Msg::Plan(Box::new(self.plan.clone())))?;
+        // Root blocks that already exist (local or persisted data) are gathered at once.
+        let root = self.plan.root;
+        if !self.todo.contains(&root) {
+            for b in 0..self.root_blocks() {
+                self.root_finished(b)?;
+            }
+        }
+        loop {
+            self.schedule()?;
+            self.flush()?;
+            if self.finished() {
+                break;
+            }
+            let env = self.c.t.recv()?;
+            let mut next = Some(env);
+            while let Some(e) = next {
+                self.handle(e)?;
+                next = self.c.t.try_recv()?;
+            }
+        }
+        if self.gather {
+            let pn = &self.plan.nodes[root];
+            let shape = pn.grid.shape();
+            let pieces: Vec<(Chunk, Vec<usize>)> = self
+                .gathered
+                .iter_mut()
+                .enumerate()
+                .filter_map(|(b, c)| c.take().map(|c| (c, pn.grid.block_offset(&pn.grid.unravel(b)))))
+                .collect();
+            let zero = vec![0; shape.len()];
+            self.result = Some(blocks::assemble(pn.dtype, &shape, &zero, &pieces));
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        for w in 1..=self.nw {
+            if !self.batches[w].is_empty() {
+                let cmds = std::mem::take(&mut self.batches[w]);
+                self.c.t.send(Rank(w as u32), Msg::Cmds(cmds).encode(), None)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn schedule(&mut self) -> Result<()> {
+        let todo = self.todo.clone();
+        for &n in todo.iter().rev() {
+            let nb = self.plan.nodes[n].grid.num_blocks();
+            while self.window[n].len() < WINDOW && self.cursor[n] < nb {
+                let b = self.cursor[n];
+                self.cursor[n] += 1;
+                let deps = self.plan.task_deps(n, b);
+                self.window[n].push((b, deps));
+            }
+            let mut i = 0;
+            while i < self.window[n].len() {
+                let ready = self.window[n][i].1.iter().all(|&(m, mb)| self.loc[m][mb] != NONE);
+                if !ready {
+                    i += 1;
+                    continue;
+                }
+                let w = self.choose_worker(n, self.window[n][i].0, &self.window[n][i].1.clone());
+                let Some(w) = w else {
+                    return Ok(());
+                };
+                let (b, deps) = self.window[n].swap_remove(i);
+                self.dispatch(n, b, deps, w)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn holders(&self, m: usize, b: usize) -> Vec<u32> {
+        let mut h = vec![self.loc[m][b]];
+        if let Some(r) = self.replicas.get(&(m, b)) {
+            h.extend(r);
+        }
+        h
+    }
+
+    fn choose_worker(&self, n: usize, b: usize, deps: &[Dep]) -> Option<usize> {
+        let mut bytes = vec![0u64; self.nw + 1];
+        for &(m, mb) in deps {
+            for h in self.holders(m, mb) {
+                if h != 0 && (h as usize) <= self.nw {
+                    bytes[h as usize] += self.nbytes[m][mb].max(1);
+                }
+            }
+        }
+        let best = (1..=self.nw).max_by_key(|&w| (bytes[w], std::cmp::Reverse(self.in_flight[w])));
+        let nb = self.plan.nodes[n].grid.num_blocks().max(1);
+        let mut w = match best {
+            Some(w) if bytes[w] > 0 => w,
+            _ => 1 + b * self.nw / nb,
+        };
+        if self.in_flight[w] >= MAX_IN_FLIGHT {
+            w = (1..=self.nw).min_by_key(|&w| self.in_flight[w])?;
+            if self.in_flight[w] >= MAX_IN_FLIGHT {
+                return None;
+            }
+        }
+        Some(w)
+    }
+
+    fn dispatch(&mut self, n: usize, b: usize, deps: Vec<Dep>, w: usize) -> Result<()> {
+        for &(m, mb) in &deps {
+            let holders = self.holders(m, mb);
+            if holders.contains(&(w as u32)) {
+                continue;
+            }
+            let key = self.plan.key(m, mb);
+            let src = holders[0];
+            if src == 0 {
+                self.send_local(m, mb, key, w)?;
+                self.report.bytes_scattered += self.nbytes[m][mb];
+            } else {
+                self.batches[src as usize].push(Cmd::SendTo { key, dest: Rank(w as u32) });
+                self.report.bytes_moved += self.nbytes[m][mb];
+                self.report.workers[src as usize - 1].bytes_sent += self.nbytes[m][mb];
+                self.report.workers[w - 1].bytes_received += self.nbytes[m][mb];
+            }
+            self.replicas.entry((m, mb)).or_default().push(w as u32);
+        }
+        self.batches[w].push(Cmd::Run { comp: self.plan.comp, node: n as u32, block: b as u64 });
+        self.in_flight[w] += 1;
+        self.running.insert((n, b), deps);
+        Ok(())
+    }
+
+    fn send_local(&self, m: usize, mb: usize, key: ChunkKey, w: usize) -> Result<()> {
+        let Op::Local(Some(data)) = &self.arrays[m].node().op else {
+            return Err(Error::Internal("data held by rank 0 is not local".into()));
+        };
+        let g = &self.plan.nodes[m].grid;
+        let idx = g.unravel(mb);
+        let c = blocks::sub_box(data, &g.block_offset(&idx), &g.block_shape(&idx));
+        self.c.t.send(Rank(w as u32), Msg::Chunk { key, meta: c.meta() }.encode(), Some(c.data.clone()))?;
+        Ok(())
+    }
+
+    fn handle(&mut self, env: crate::comm::Envelope) -> Result<()> {
+        let msg = Msg::decode(&env.header).map_err(Error::Internal)?;
+        match msg {
+            Msg::Done { comp, items } if comp == self.plan.comp => {
+                let w = env.from.index();
+                for (node, block, nb) in items {
+                    self.task_done(node as usize, block as usize, nb, w)?;
+                }
+            }
+            Msg::Failed { comp, node, block, message, host } if comp == self.plan.comp => {
+                return Err(Error::Task { task: self.plan.task_name(node as usize, block as usize), rank: env.from.0, host, message });
+            }
+            Msg::Chunk { key, meta } if key.comp == self.plan.comp || self.gather => {
+                let payload = env.payload.ok_or_else(|| Error::Internal("chunk without payload".into()))?;
+                let c = Chunk::from_parts(meta, payload).map_err(Error::Internal)?;
+                let b = key.block as usize;
+                self.report.bytes_gathered += c.nbytes() as u64;
+                if b < self.gathered.len() && self.gathered[b].is_none() {
+                    self.gathered[b] = Some(c);
+                    self.n_gathered += 1;
+                }
+                let holder = self.loc[self.plan.root][b];
+                if holder != 0 && holder != NONE && key.comp == self.plan.comp {
+                    self.batches[holder as usize].push(Cmd::Release(key));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn task_done(&mut self, n: usize, b: usize, nb: u64, w: usize) -> Result<()> {
+        self.loc[n][b] = w as u32;
+        self.nbytes[n][b] = nb;
+        self.in_flight[w] = self.in_flight[w].saturating_sub(1);
+        self.report.tasks += 1;
+        if let Some(ws) = self.report.workers.get_mut(w - 1) {
+            ws.tasks += 1;
+        }
+        if let Some(deps) = self.running.remove(&(n, b)) {
+            for (m, mb) in deps {
+                self.refs[m][mb] = self.refs[m][mb].saturating_sub(1);
+                if self.refs[m][mb] == 0 {
+                    self.release(m, mb);
+                }
+            }
+        }
+        if n == self.plan.root {
+            self.root_finished(b)?;
+        }
+        Ok(())
+    }
+
+    fn release(&mut self, m: usize, mb: usize) {
+        let key = self.plan.key(m, mb);
+        let keep_holder = m == self.plan.root || matches!(self.arrays[m].node().op, Op::Persisted(..) | Op::Local(_));
+        if !keep_holder {
+            let h = self.loc[m][mb];
+            if h != 0 && h != NONE {
+                self.batches[h as usize].push(Cmd::Release(key));
+            }
+        }
+        if let Some(r) = self.replicas.remove(&(m, mb)) {
+            for h in r {
+                self.batches[h as usize].push(Cmd::Release(key));
+            }
+        }
+    }
+
+    fn root_finished(&mut self, b: usize) -> Result<()> {
+        self.root_done += 1;
+        if !self.gather {
+            return Ok(());
+        }
+        let root = self.plan.root;
+        let holder = self.loc[root][b];
+        if holder == 0 {
+            if let Op::Local(Some(data)) = &self.arrays[root].node().op {
+                let g = &self.plan.nodes[root].grid;
+                let idx = g.unravel(b);
+                self.gathered[b] = Some(blocks::sub_box(data, &g.block_offset(&idx), &g.block_shape(&idx)));
+                self.n_gathered += 1;
+            }
+            return Ok(());
+        }
+        let key = self.plan.key(root, b);
+        self.batches[holder as usize].push(Cmd::SendTo { key, dest: Rank::SCHEDULER });
+        Ok(())
+    }
+}

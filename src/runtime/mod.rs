@@ -1,0 +1,12 @@
+//! The runtime: the client and scheduler on rank 0, the worker loop on every other rank,
+//! the plan both sides share and the messages between them. Above the transport trait,
+//! in-process and MPI runs execute exactly this code.
+
+pub mod client;
+pub mod plan;
+pub mod protocol;
+pub mod report;
+pub mod worker;
+
+pub use client::{start, Client, ClientOptions, Started};
+pub use report::RunReport;

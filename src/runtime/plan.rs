@@ -1,0 +1,313 @@
+//! The plan of one computation: the user's graph flattened into indexed nodes, with the
+//! decision of which nodes are materialised (stored, addressable chunks) and which are
+//! fused into their single consumer's task. Rank 0 sends the plan once to every worker;
+//! after that a task is just `(node, block)`, and both sides derive its inputs from the
+//! plan, so task messages stay a few bytes each.
+
+use crate::array::blocks;
+use crate::array::chunk::Chunk;
+use crate::array::chunks::ChunkGrid;
+use crate::array::dtype::DType;
+use crate::array::elementwise;
+use crate::array::graph::{DArray, Op, PersistedKey};
+use crate::array::reduce;
+use crate::array::slicing::source_block;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Identifies a stored chunk in a worker's store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ChunkKey {
+    /// The computation that produced it.
+    pub comp: u64,
+    /// Plan node index.
+    pub node: u32,
+    /// Flat block index.
+    pub block: u64,
+}
+
+/// One node of a plan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanNode {
+    /// Result dtype.
+    pub dtype: DType,
+    /// Result grid.
+    pub grid: ChunkGrid,
+    /// Operation, inputs as node indices.
+    pub op: Op<usize>,
+    /// Whether blocks are stored (otherwise computed inside the consumer's task).
+    pub materialized: bool,
+}
+
+/// A flattened graph.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    /// Computation id (unique per client).
+    pub comp: u64,
+    /// Nodes in topological order (inputs before consumers).
+    pub nodes: Vec<PlanNode>,
+    /// The node whose blocks are the result.
+    pub root: usize,
+}
+
+/// A task's input that comes from storage.
+pub type Dep = (usize, usize);
+
+impl Plan {
+    /// Flattens the graph under `root`; `arrays[i]` is the handle of node `i`.
+    pub fn build(comp: u64, root: &DArray) -> (Plan, Vec<DArray>) {
+        // Iterative post-order DFS, deduplicating shared nodes by id.
+        let mut index: HashMap<u64, usize> = HashMap::new();
+        let mut order: Vec<DArray> = Vec::new();
+        let mut stack: Vec<(DArray, bool)> = vec![(root.clone(), false)];
+        while let Some((a, expanded)) = stack.pop() {
+            if index.contains_key(&a.node().id) {
+                continue;
+            }
+            if expanded {
+                index.insert(a.node().id, order.len());
+                order.push(a);
+            } else {
+                stack.push((a.clone(), true));
+                for i in a.node().op.inputs().into_iter().rev() {
+                    if !index.contains_key(&i.node().id) {
+                        stack.push((i.clone(), false));
+                    }
+                }
+            }
+        }
+        let mut consumers = vec![0usize; order.len()];
+        let mut nodes: Vec<PlanNode> = order
+            .iter()
+            .map(|a| {
+                let op = a.node().op.map_inputs(|i| index[&i.node().id]);
+                for &i in op.inputs() {
+                    consumers[i] += 1;
+                }
+                PlanNode { dtype: a.dtype(), grid: a.grid().clone(), op, materialized: true }
+            })
+            .collect();
+        let root_idx = index[&root.node().id];
+        // Fusion: a cheap or single-use node is computed inside its consumer's task when
+        // the consumer uses each of its blocks at most once.
+        let n = nodes.len();
+        for c in 0..n {
+            let inputs: Vec<usize> = nodes[c].op.inputs().into_iter().copied().collect();
+            let injective = match &nodes[c].op {
+                Op::Elementwise { .. } | Op::Slice { .. } | Op::Transpose { .. } | Op::Reshape { .. } | Op::Concatenate { .. } | Op::ReducePartial { .. } => true,
+                _ => false,
+            };
+            let consumer_blocks = nodes[c].grid.num_blocks();
+            for i in inputs {
+                if i == root_idx {
+                    continue;
+                }
+                let node = &nodes[i];
+                let fusable = match node.op {
+                    Op::Generate(_) => true,
+                    Op::Elementwise { .. } | Op::Slice { .. } | Op::Transpose { .. } | Op::Reshape { .. } | Op::Concatenate { .. } => {
+                        consumers[i] == 1 && injective && (node.grid.num_blocks() >= consumer_blocks || !matches!(nodes[c].op, Op::Elementwise { .. }))
+                    }
+                    _ => false,
+                };
+                if fusable {
+                    nodes[i].materialized = false;
+                }
+            }
+        }
+        nodes[root_idx].materialized = true;
+        (Plan { comp, nodes, root: root_idx }, order)
+    }
+
+    /// The store key of a block.
+    pub fn key(&self, node: usize, block: usize) -> ChunkKey {
+        match &self.nodes[node].op {
+            Op::Persisted(_, PersistedKey { comp, node: n }) => ChunkKey { comp: *comp, node: *n, block: block as u64 },
+            _ => ChunkKey { comp: self.comp, node: node as u32, block: block as u64 },
+        }
+    }
+
+    /// Blocks of the direct inputs that block `block` of `node` reads, in kernel order.
+    pub fn direct_deps(&self, node: usize, block: usize) -> Vec<Dep> {
+        let pn = &self.nodes[node];
+        let idx = pn.grid.unravel(block);
+        match &pn.op {
+            Op::Generate(_) | Op::Local(_) | Op::Persisted(..) => vec![],
+            Op::Elementwise { inputs, .. } => inputs
+                .iter()
+                .map(|&i| {
+                    let g = &self.nodes[i].grid;
+                    let off = idx.len() - g.ndim();
+                    let in_idx: Vec<usize> = (0..g.ndim())
+                        .map(|a| if g.chunks()[a].len() == 1 { 0 } else { idx[off + a] })
+                        .collect();
+                    (i, g.ravel(&in_idx))
+                })
+                .collect(),
+            Op::Slice { input, picks } => {
+                let (in_idx, _) = source_block(picks, &idx);
+                vec![(*input, self.nodes[*input].grid.ravel(&in_idx))]
+            }
+            Op::Transpose { input, perm } => {
+                let mut in_idx = vec![0; perm.len()];
+                for (k, &p) in perm.iter().enumerate() {
+                    in_idx[p] = idx[k];
+                }
+                vec![(*input, self.nodes[*input].grid.ravel(&in_idx))]
+            }
+            Op::Reshape { input } => vec![(*input, block)],
+            Op::Rechunk { input } => {
+                let g = &self.nodes[*input].grid;
+                let off = pn.grid.block_offset(&idx);
+                let shp = pn.grid.block_shape(&idx);
+                let ranges: Vec<std::ops::Range<usize>> = (0..idx.len())
+                    .map(|a| {
+                        let r = g.blocks_overlapping(a, off[a], off[a] + shp[a]);
+                        if r.is_empty() {
+                            0..1
+                        } else {
+                            r
+                        }
+                    })
+                    .collect();
+                product(&ranges).into_iter().map(|bi| (*input, g.ravel(&bi))).collect()
+            }
+            Op::Concatenate { inputs, axis } => {
+                let mut k = idx[*axis];
+                for &i in inputs {
+                    let n = self.nodes[i].grid.chunks()[*axis].len();
+                    if k < n {
+                        let mut in_idx = idx.clone();
+                        in_idx[*axis] = k;
+                        return vec![(i, self.nodes[i].grid.ravel(&in_idx))];
+                    }
+                    k -= n;
+                }
+                vec![]
+            }
+            Op::ReducePartial { input, .. } => vec![(*input, block)],
+            Op::ReduceCombine { input, axes, factor, .. } => {
+                let g = &self.nodes[*input].grid;
+                let ranges: Vec<std::ops::Range<usize>> = (0..idx.len())
+                    .map(|a| match axes.iter().position(|&x| x == a) {
+                        Some(k) => {
+                            let n = g.chunks()[a].len();
+                            idx[a] * factor[k]..((idx[a] + 1) * factor[k]).min(n)
+                        }
+                        None => idx[a]..idx[a] + 1,
+                    })
+                    .collect();
+                product(&ranges).into_iter().map(|bi| (*input, g.ravel(&bi))).collect()
+            }
+            Op::ReduceFinal { input, axes, keepdims, .. } => {
+                let g = &self.nodes[*input].grid;
+                let mut o = 0;
+                let in_idx: Vec<usize> = (0..g.ndim())
+                    .map(|a| {
+                        if axes.contains(&a) {
+                            if *keepdims {
+                                o += 1;
+                            }
+                            0
+                        } else {
+                            o += 1;
+                            idx[o - 1]
+                        }
+                    })
+                    .collect();
+                vec![(*input, g.ravel(&in_idx))]
+            }
+        }
+    }
+
+    /// The stored blocks a task reads, looking through fused inputs.
+    pub fn task_deps(&self, node: usize, block: usize) -> Vec<Dep> {
+        let mut out = Vec::new();
+        let mut stack = self.direct_deps(node, block);
+        stack.reverse();
+        while let Some((n, b)) = stack.pop() {
+            if self.nodes[n].materialized {
+                if !out.contains(&(n, b)) {
+                    out.push((n, b));
+                }
+            } else {
+                let mut d = self.direct_deps(n, b);
+                d.reverse();
+                stack.extend(d);
+            }
+        }
+        out
+    }
+
+    /// Computes one block; stored inputs come from `fetch`.
+    pub fn eval(&self, node: usize, block: usize, fetch: &dyn Fn(ChunkKey) -> Option<Chunk>) -> Result<Chunk, String> {
+        let pn = &self.nodes[node];
+        let idx = pn.grid.unravel(block);
+        let mut inputs = Vec::new();
+        for (n, b) in self.direct_deps(node, block) {
+            let c = if self.nodes[n].materialized {
+                let key = self.key(n, b);
+                fetch(key).ok_or_else(|| format!("internal: input chunk {key:?} is not on this worker"))?
+            } else {
+                self.eval(n, b, fetch)?
+            };
+            inputs.push(c);
+        }
+        let shape = pn.grid.block_shape(&idx);
+        let first = || inputs.first().cloned().ok_or_else(|| "internal: missing input".to_string());
+        match &pn.op {
+            Op::Generate(g) => Ok(blocks::generate(g, pn.dtype, &pn.grid.shape(), &pn.grid.block_offset(&idx), &shape)),
+            Op::Local(_) | Op::Persisted(..) => Err("internal: stored block evaluated".into()),
+            Op::Elementwise { expr, .. } => {
+                let c = elementwise::eval(expr, &inputs)?;
+                let c = if c.dtype != pn.dtype { elementwise::cast(&c, pn.dtype) } else { c };
+                elementwise::broadcast_to(c, &shape)
+            }
+            Op::Slice { picks, .. } => {
+                let (_, local) = source_block(picks, &idx);
+                blocks::slice_block(&first()?, &local)
+            }
+            Op::Transpose { perm, .. } => Ok(blocks::transpose_block(&first()?, perm)),
+            Op::Reshape { .. } => Ok(first()?.reshaped(shape)),
+            Op::Rechunk { input } => {
+                let g = &self.nodes[*input].grid;
+                let deps = self.direct_deps(node, block);
+                let pieces: Vec<(Chunk, Vec<usize>)> = inputs
+                    .into_iter()
+                    .zip(deps)
+                    .map(|(c, (_, b))| (c, g.block_offset(&g.unravel(b))))
+                    .collect();
+                Ok(blocks::assemble(pn.dtype, &shape, &pn.grid.block_offset(&idx), &pieces))
+            }
+            Op::Concatenate { .. } => first(),
+            Op::ReducePartial { axes, func, .. } => Ok(reduce::partial(func, &first()?, axes)),
+            Op::ReduceCombine { func, .. } => reduce::combine(func, &inputs),
+            Op::ReduceFinal { func, .. } => reduce::finalize(func, &first()?, &shape),
+        }
+    }
+
+    /// A readable task name: `op#node (i, j)`.
+    pub fn task_name(&self, node: usize, block: usize) -> String {
+        let pn = &self.nodes[node];
+        let idx = pn.grid.unravel(block);
+        let parts: Vec<String> = idx.iter().map(|i| i.to_string()).collect();
+        format!("{}-{}{}{}", pn.op.name(), node, if parts.is_empty() { "" } else { " (" }, if parts.is_empty() { String::new() } else { parts.join(", ") + ")" })
+    }
+}
+
+/// All multi-indices in the product of ranges, C order.
+fn product(ranges: &[std::ops::Range<usize>]) -> Vec<Vec<usize>> {
+    let mut out = vec![vec![]];
+    for r in ranges {
+        let mut next = Vec::with_capacity(out.len() * r.len());
+        for p in &out {
+            for i in r.clone() {
+                let mut q = p.clone();
+                q.push(i);
+                next.push(q);
+            }
+        }
+        out = next;
+    }
+    out
+}

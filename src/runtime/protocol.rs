@@ -1,0 +1,94 @@
+//! Messages between the scheduler (rank 0) and workers. Control messages are small and
+//! serialized with bincode; chunk payloads never are (they travel beside a `Chunk` header).
+
+use super::plan::{ChunkKey, Plan};
+use crate::array::chunk::ChunkMeta;
+use crate::comm::Rank;
+use serde::{Deserialize, Serialize};
+
+/// A command in a batch sent to a worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Cmd {
+    /// Compute block `block` of plan node `node` of computation `comp`.
+    Run {
+        /// Computation.
+        comp: u64,
+        /// Node.
+        node: u32,
+        /// Block.
+        block: u64,
+    },
+    /// Send a stored chunk to another rank (worker to worker, or to rank 0 for a gather).
+    SendTo {
+        /// The chunk.
+        key: ChunkKey,
+        /// The receiver.
+        dest: Rank,
+    },
+    /// Forget a chunk.
+    Release(ChunkKey),
+    /// The computation is over: drop its plan and chunks, except those of `keep` nodes.
+    EndComp {
+        /// Computation.
+        comp: u64,
+        /// Nodes whose chunks stay (persisted results).
+        keep: Vec<u32>,
+    },
+    /// Forget every chunk of a persisted node.
+    DropNode {
+        /// Computation.
+        comp: u64,
+        /// Node.
+        node: u32,
+    },
+}
+
+/// Every message header.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Msg {
+    /// The plan of a new computation.
+    Plan(Box<Plan>),
+    /// A batch of commands.
+    Cmds(Vec<Cmd>),
+    /// Stop the worker loop.
+    Shutdown,
+    /// A chunk follows as the payload.
+    Chunk {
+        /// Its key.
+        key: ChunkKey,
+        /// Its dtype and shape.
+        meta: ChunkMeta,
+    },
+    /// Tasks finished: `(node, block, nbytes)`.
+    Done {
+        /// Computation.
+        comp: u64,
+        /// Finished blocks.
+        items: Vec<(u32, u64, u64)>,
+    },
+    /// A task failed.
+    Failed {
+        /// Computation.
+        comp: u64,
+        /// Node.
+        node: u32,
+        /// Block.
+        block: u64,
+        /// What went wrong.
+        message: String,
+        /// Worker host name.
+        host: String,
+    },
+}
+
+impl Msg {
+    /// Serializes the header.
+    pub fn encode(&self) -> Vec<u8> {
+        bincode::serialize(self).unwrap_or_default()
+    }
+
+    /// Deserializes a header.
+    pub fn decode(bytes: &[u8]) -> Result<Msg, String> {
+        bincode::deserialize(bytes).map_err(|e| format!("malformed control message: {e}"))
+    }
+}

@@ -1,0 +1,35 @@
+//! The run report: what a computation did, measured (not predicted).
+
+use serde::{Deserialize, Serialize};
+
+/// Per-worker counters.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WorkerStats {
+    /// Worker rank.
+    pub rank: u32,
+    /// Tasks it ran.
+    pub tasks: u64,
+    /// Chunk payload bytes it sent to other workers.
+    pub bytes_sent: u64,
+    /// Chunk payload bytes it received from other workers.
+    pub bytes_received: u64,
+}
+
+/// Counters of one computation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunReport {
+    /// `"in-process"` or `"mpi"`.
+    pub transport: String,
+    /// Wall time of the computation, seconds.
+    pub wall_seconds: f64,
+    /// Tasks run.
+    pub tasks: u64,
+    /// Chunk payload bytes sent from one worker to another.
+    pub bytes_moved: u64,
+    /// Bytes of caller-held data sent from rank 0 to workers.
+    pub bytes_scattered: u64,
+    /// Bytes of the result gathered to rank 0.
+    pub bytes_gathered: u64,
+    /// Per worker.
+    pub workers: Vec<WorkerStats>,
+}

@@ -1,0 +1,189 @@
+//! The worker loop: keep chunks in a store, run tasks whose inputs are present, send
+//! chunks where the scheduler says, report completions in batches.
+
+use super::plan::{ChunkKey, Plan};
+use super::protocol::{Cmd, Msg};
+use crate::array::chunk::Chunk;
+use crate::comm::{CommError, Envelope, Rank, Transport};
+use std::collections::{HashMap, VecDeque};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+struct Task {
+    comp: u64,
+    node: usize,
+    block: usize,
+    missing: Vec<ChunkKey>,
+}
+
+/// State of one worker.
+pub struct Worker<T: Transport> {
+    t: T,
+    plans: HashMap<u64, Arc<Plan>>,
+    store: HashMap<ChunkKey, Chunk>,
+    ready: VecDeque<Task>,
+    waiting: Vec<Task>,
+    done: HashMap<u64, Vec<(u32, u64, u64)>>,
+}
+
+impl<T: Transport> Worker<T> {
+    /// A worker on a transport endpoint.
+    pub fn new(t: T) -> Worker<T> {
+        Worker { t, plans: HashMap::new(), store: HashMap::new(), ready: VecDeque::new(), waiting: Vec::new(), done: HashMap::new() }
+    }
+
+    /// Runs until the scheduler says stop (or the transport closes). Returns the transport
+    /// so its owner can finalise it.
+    pub fn run(mut self) -> Result<T, CommError> {
+        loop {
+            let env = if self.ready.is_empty() { Some(self.t.recv()?) } else { self.t.try_recv()? };
+            let mut next = env;
+            while let Some(e) = next {
+                if !self.handle(e)? {
+                    self.flush()?;
+                    return Ok(self.t);
+                }
+                next = self.t.try_recv()?;
+            }
+            // Run a few tasks, then look at the inbox again.
+            for _ in 0..16 {
+                match self.ready.pop_front() {
+                    Some(task) => self.run_task(task)?,
+                    None => break,
+                }
+            }
+            self.flush()?;
+        }
+    }
+
+    fn send(&self, to: Rank, msg: &Msg) -> Result<(), CommError> {
+        self.t.send(to, msg.encode(), None)
+    }
+
+    fn flush(&mut self) -> Result<(), CommError> {
+        for (comp, items) in std::mem::take(&mut self.done) {
+            if !items.is_empty() {
+                self.send(Rank::SCHEDULER, &Msg::Done { comp, items })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, env: Envelope) -> Result<bool, CommError> {
+        let msg = match Msg::decode(&env.header) {
+            Ok(m) => m,
+            Err(e) => return Err(CommError::Closed(e)),
+        };
+        match msg {
+            Msg::Shutdown => return Ok(false),
+            Msg::Plan(p) => {
+                self.plans.insert(p.comp, Arc::new(*p));
+            }
+            Msg::Chunk { key, meta } => {
+                let payload = env.payload.ok_or_else(|| CommError::Closed("chunk message without payload".into()))?;
+                let chunk = Chunk::from_parts(meta, payload).map_err(CommError::Closed)?;
+                self.store.insert(key, chunk);
+                self.wake(key);
+            }
+            Msg::Cmds(cmds) => {
+                for c in cmds {
+                    self.command(c)?;
+                }
+            }
+            Msg::Done { .. } | Msg::Failed { .. } => {}
+        }
+        Ok(true)
+    }
+
+    fn command(&mut self, c: Cmd) -> Result<(), CommError> {
+        match c {
+            Cmd::Run { comp, node, block } => {
+                let Some(plan) = self.plans.get(&comp).cloned() else {
+                    return Ok(());
+                };
+                let (node, block) = (node as usize, block as usize);
+                let missing: Vec<ChunkKey> = plan
+                    .task_deps(node, block)
+                    .into_iter()
+                    .map(|(n, b)| plan.key(n, b))
+                    .filter(|k| !self.store.contains_key(k))
+                    .collect();
+                let task = Task { comp, node, block, missing };
+                if task.missing.is_empty() {
+                    self.ready.push_back(task);
+                } else {
+                    self.waiting.push(task);
+                }
+            }
+            Cmd::SendTo { key, dest } => {
+                if let Some(c) = self.store.get(&key) {
+                    let hdr = Msg::Chunk { key, meta: c.meta() }.encode();
+                    self.t.send(dest, hdr, Some(c.data.clone()))?;
+                }
+            }
+            Cmd::Release(key) => {
+                self.store.remove(&key);
+            }
+            Cmd::EndComp { comp, keep } => {
+                self.plans.remove(&comp);
+                self.store.retain(|k, _| k.comp != comp || keep.contains(&k.node));
+                self.ready.retain(|t| t.comp != comp);
+                self.waiting.retain(|t| t.comp != comp);
+                self.done.remove(&comp);
+            }
+            Cmd::DropNode { comp, node } => {
+                self.store.retain(|k, _| !(k.comp == comp && k.node == node));
+            }
+        }
+        Ok(())
+    }
+
+    fn wake(&mut self, key: ChunkKey) {
+        let mut i = 0;
+        while i < self.waiting.len() {
+            let t = &mut self.waiting[i];
+            t.missing.retain(|k| *k != key);
+            if t.missing.is_empty() {
+                let t = self.waiting.swap_remove(i);
+                self.ready.push_back(t);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn run_task(&mut self, task: Task) -> Result<(), CommError> {
+        let Some(plan) = self.plans.get(&task.comp).cloned() else {
+            return Ok(());
+        };
+        let store = &self.store;
+        let fetch = |k: ChunkKey| store.get(&k).cloned();
+        let result = catch_unwind(AssertUnwindSafe(|| plan.eval(task.node, task.block, &fetch)));
+        let outcome = match result {
+            Ok(r) => r,
+            Err(panic) => Err(format!(
+                "panic: {}",
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "unknown panic".into())
+            )),
+        };
+        match outcome {
+            Ok(chunk) => {
+                let key = plan.key(task.node, task.block);
+                let nbytes = chunk.nbytes() as u64;
+                self.store.insert(key, chunk);
+                self.done.entry(task.comp).or_default().push((task.node as u32, task.block as u64, nbytes));
+                self.wake(key);
+            }
+            Err(message) => {
+                self.flush()?;
+                let host = self.t.host();
+                self.send(Rank::SCHEDULER, &Msg::Failed { comp: task.comp, node: task.node as u32, block: task.block as u64, message, host })?;
+            }
+        }
+        Ok(())
+    }
+}
