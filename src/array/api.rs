@@ -588,12 +588,21 @@ pub fn concatenate(arrays: &[DArray], axis: i64) -> Result<DArray> {
             }
         }
     }
-    // Unify chunks on the other axes; the first chunked input decides.
-    let leader = arrays.iter().find(|a| !is_local(a)).unwrap_or(first);
+    // Unify chunks on the other axes: the common refinement of the chunked inputs'.
+    let mut common: Vec<Vec<usize>> = first.shape().iter().map(|&n| vec![n]).collect();
+    let mut seen = false;
+    for a in arrays.iter().filter(|a| !is_local(a)) {
+        for d in 0..nd {
+            if d != ax {
+                common[d] = if seen { refine(&common[d], &a.chunks()[d]) } else { a.chunks()[d].clone() };
+            }
+        }
+        seen = true;
+    }
     let mut inputs = Vec::new();
     let mut axis_chunks = Vec::new();
     for a in arrays {
-        let mut want = leader.chunks().to_vec();
+        let mut want = common.clone();
         want[ax] = if is_local(a) { vec![a.shape()[ax]] } else { a.chunks()[ax].clone() };
         let a = a.with_grid(ChunkGrid::new(want)).astype(dtype);
         axis_chunks.extend(a.chunks()[ax].iter().copied().filter(|&c| c > 0));
@@ -602,7 +611,7 @@ pub fn concatenate(arrays: &[DArray], axis: i64) -> Result<DArray> {
     if axis_chunks.is_empty() {
         axis_chunks.push(0);
     }
-    let mut chunks = leader.chunks().to_vec();
+    let mut chunks = common;
     chunks[ax] = axis_chunks;
     // Inputs with an empty concatenation axis contribute no blocks.
     let inputs: Vec<DArray> = inputs.into_iter().filter(|a| a.shape()[ax] > 0).collect();
@@ -625,8 +634,10 @@ pub fn stack(arrays: &[DArray], axis: i64) -> Result<DArray> {
         }
     }
     let ax = normalize_axis_index(axis, first.ndim() + 1)?;
+    let refs: Vec<&DArray> = arrays.iter().collect();
+    let aligned = align(&refs, &first.shape());
     let mut expanded = Vec::new();
-    for a in arrays {
+    for a in &aligned {
         let mut items = vec![Index::Slice(None, None, None); a.ndim()];
         items.insert(ax, Index::NewAxis);
         expanded.push(a.getitem(&items)?);

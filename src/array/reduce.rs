@@ -132,8 +132,9 @@ pub fn partial(func: &ReduceFunc, block: &Chunk, axes: &[usize]) -> Chunk {
         let std = pv.as_standard_layout();
         let flat = std.as_slice().unwrap_or(&[]);
         let rows: Vec<&[T]> = if inner == 0 { vec![&[][..]; outer] } else { flat.chunks(inner).collect() };
+        let minmax_kind = matches!(func.kind, ReduceKind::Min | ReduceKind::Max);
         match sdt {
-            DType::F64 => {
+            DType::F64 if !minmax_kind => {
                 let vals: Vec<[f64; 3]> = map_rows(&rows, |r| row_f64(func, r), |a, b| combine_f64(func, a, b));
                 Chunk::build::<f64>(DType::F64, &full_shape, |out| {
                     let o = out.into_slice().unwrap_or(&mut []);
@@ -151,7 +152,7 @@ pub fn partial(func: &ReduceFunc, block: &Chunk, axes: &[usize]) -> Chunk {
                     o.copy_from_slice(&vals);
                 })
             }
-            DType::Bool if matches!(func.kind, ReduceKind::Any | ReduceKind::All) => {
+            DType::Bool if !minmax_kind => {
                 let any = func.kind == ReduceKind::Any;
                 let vals: Vec<u8> = map_rows(
                     &rows,
@@ -339,8 +340,9 @@ pub fn combine(func: &ReduceFunc, states: &[Chunk]) -> Result<Chunk, String> {
     let nf = shape.first().copied().unwrap_or(1);
     let outer: usize = shape.iter().skip(1).product();
     let (sdt, _) = func.state_layout();
+    let minmax_kind = matches!(func.kind, ReduceKind::Min | ReduceKind::Max);
     Ok(match sdt {
-        DType::F64 => Chunk::build::<f64>(DType::F64, &shape, |out| {
+        DType::F64 if !minmax_kind => Chunk::build::<f64>(DType::F64, &shape, |out| {
             let o = out.into_slice().unwrap_or(&mut []);
             for i in 0..outer {
                 let get = |s: &Chunk| {
@@ -366,7 +368,7 @@ pub fn combine(func: &ReduceFunc, states: &[Chunk]) -> Result<Chunk, String> {
                 o[i] = states[1..].iter().fold(first.data.typed::<u64>()[i], |acc, s| combine_u64(func, acc, s.data.typed::<u64>()[i]));
             }
         }),
-        DType::Bool if matches!(func.kind, ReduceKind::Any | ReduceKind::All) => {
+        DType::Bool if !minmax_kind => {
             let any = func.kind == ReduceKind::Any;
             Chunk::build::<u8>(DType::Bool, &shape, |out| {
                 let o = out.into_slice().unwrap_or(&mut []);
@@ -405,6 +407,7 @@ pub fn finalize(func: &ReduceFunc, state: &Chunk, out_shape: &[usize]) -> Result
     }
     let rdt = func.result_dtype();
     Ok(match func.kind {
+        ReduceKind::Min | ReduceKind::Max => state.reshaped(out_shape.to_vec()),
         ReduceKind::Sum | ReduceKind::Prod if !func.input.is_float() => {
             let bits = state.data.typed::<u64>();
             with_dtype!(rdt, R, { Chunk::build::<R>(rdt, out_shape, |out| {

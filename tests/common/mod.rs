@@ -1,0 +1,102 @@
+//! Shared helpers: the numpy/dask oracle cases and comparison of results against them.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::PathBuf;
+
+pub fn oracle_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oracle")
+}
+
+pub fn cases() -> Vec<Value> {
+    let text = std::fs::read_to_string(oracle_dir().join("expected.json")).expect("tests/oracle/expected.json");
+    match serde_json::from_str(&text).expect("valid oracle JSON") {
+        Value::Array(v) => v,
+        _ => panic!("oracle JSON must be a list"),
+    }
+}
+
+fn num(v: &Value) -> f64 {
+    match v {
+        Value::Bool(b) => *b as u8 as f64,
+        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+        Value::String(s) => match s.as_str() {
+            "nan" => f64::NAN,
+            "inf" => f64::INFINITY,
+            "-inf" => f64::NEG_INFINITY,
+            _ => f64::NAN,
+        },
+        _ => f64::NAN,
+    }
+}
+
+/// Compares a result object `{shape, dtype, chunks?, data}` with an oracle case; returns a
+/// description of the first difference.
+pub fn compare(case: &Value, got: &Value) -> Result<(), String> {
+    if case["shape"] != got["shape"] {
+        return Err(format!("shape {} != expected {}", got["shape"], case["shape"]));
+    }
+    let note = case["note"].as_str().unwrap_or("");
+    let want_dt = case["dtype"].as_str().unwrap_or("");
+    let got_dt = got["dtype"].as_str().unwrap_or("");
+    let float16 = want_dt == "float16" && got_dt == "float32";
+    if want_dt != got_dt && !float16 {
+        return Err(format!("dtype {got_dt} != expected {want_dt}"));
+    }
+    // dask keeps zero-length blocks after some slices; Tessera drops them. Compare the
+    // non-empty blocks.
+    let nonzero = |v: &Value| -> Value {
+        match v {
+            Value::Array(axes) => Value::Array(
+                axes.iter()
+                    .map(|a| match a {
+                        Value::Array(c) => {
+                            let nz: Vec<Value> = c.iter().filter(|x| x.as_u64() != Some(0)).cloned().collect();
+                            Value::Array(if nz.is_empty() { vec![Value::from(0)] } else { nz })
+                        }
+                        other => other.clone(),
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    };
+    if !case["chunks"].is_null() && nonzero(&case["chunks"]) != nonzero(&got["chunks"]) {
+        return Err(format!("chunks {} != expected {}", got["chunks"], case["chunks"]));
+    }
+    let (w, g) = (case["data"].as_array(), got["data"].as_array());
+    let (Some(w), Some(g)) = (w, g) else {
+        return Err("missing data".into());
+    };
+    if w.len() != g.len() {
+        return Err(format!("{} values != expected {}", g.len(), w.len()));
+    }
+    let is_float = want_dt.starts_with("float");
+    let rtol = if want_dt == "float32" || float16 { 2e-6 } else { 1e-9 };
+    let rtol = if float16 { 1e-3 } else { rtol };
+    let _ = note;
+    for (i, (a, b)) in w.iter().zip(g).enumerate() {
+        let (x, y) = (num(a), num(b));
+        let ok = if is_float {
+            (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= rtol * x.abs().max(y.abs()) + 1e-12
+        } else {
+            a == b || x == y
+        };
+        if !ok {
+            return Err(format!("value [{i}] = {b} != expected {a}"));
+        }
+    }
+    Ok(())
+}
+
+/// Cases where Tessera departs from numpy/dask on purpose (documented in README.md).
+pub const KNOWN_DEPARTURES: &[(&str, &str)] = &[
+    ("error/random_not_supported", "random() is part of Tessera's language; dask has no such function"),
+    ("promo/uint64_big", "integer literals are limited to the int64 range"),
+    ("reduce/uint64_sum", "integer literals are limited to the int64 range"),
+    ("math/where_int8_vs_pyint_out_of_range", "an out-of-range Python int is an error, where numpy silently wraps"),
+];
+
+pub fn is_known_departure(name: &str) -> bool {
+    KNOWN_DEPARTURES.iter().any(|(n, _)| *n == name)
+}
