@@ -14,7 +14,11 @@ use serde_json::{json, Value as Json};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "tessera", version, about = "Distributed n-dimensional arrays for HPC, over MPI or in-process")]
+#[command(
+    name = "tessera",
+    version,
+    about = "Distributed n-dimensional arrays for HPC, over MPI or in-process"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Command,
@@ -58,7 +62,14 @@ pub fn main() -> i32 {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
-        Command::Eval { expr, json, no_compute, open, workers, report } => {
+        Command::Eval {
+            expr,
+            json,
+            no_compute,
+            open,
+            workers,
+            report,
+        } => {
             let mut opts = ClientOptions::default();
             if let Some(w) = workers {
                 if w == 0 {
@@ -79,7 +90,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 if json {
                     println!("{meta}");
                 } else {
-                    println!("shape={:?} dtype={} chunks={:?} ({} blocks, lazy)", array.shape(), array.dtype(), array.chunks(), array.grid().num_blocks());
+                    println!(
+                        "shape={:?} dtype={} chunks={:?} ({} blocks, lazy)",
+                        array.shape(),
+                        array.dtype(),
+                        array.chunks(),
+                        array.grid().num_blocks()
+                    );
                 }
                 return Ok(());
             }
@@ -87,7 +104,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(path) = report {
                 let r = client.last_report().unwrap_or_default();
                 let text = serde_json::to_string_pretty(&r)?;
-                std::fs::write(&path, text).with_context(|| format!("cannot write report {}", path.display()))?;
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write report {}", path.display()))?;
             }
             if json {
                 let out = json!({"shape": result.shape, "dtype": result.dtype.name(), "chunks": chunks, "data": data_json(&result)});
@@ -103,8 +121,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 fn bind_files(open: &[String]) -> anyhow::Result<Bindings> {
     let mut b = Bindings::new();
     for spec in open {
-        let (name, path) = spec.split_once('=').ok_or_else(|| anyhow!("--open expects NAME=PATH, got '{spec}'"))?;
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || name.starts_with(|c: char| c.is_ascii_digit()) {
+        let (name, path) = spec
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--open expects NAME=PATH, got '{spec}'"))?;
+        if name.is_empty()
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || name.starts_with(|c: char| c.is_ascii_digit())
+        {
             return Err(anyhow!("--open: '{name}' is not a valid name"));
         }
         let data = crate::io::npy::read(std::path::Path::new(path))?;
@@ -135,7 +158,14 @@ fn num_json<T: Element>(x: T, dtype: DType) -> Json {
 }
 
 fn data_json(c: &Chunk) -> Json {
-    with_dtype!(c.dtype, T, { Json::Array(c.view::<T>().iter().map(|&x| num_json(x, c.dtype)).collect()) })
+    with_dtype!(c.dtype, T, {
+        Json::Array(
+            c.view::<T>()
+                .iter()
+                .map(|&x| num_json(x, c.dtype))
+                .collect(),
+        )
+    })
 }
 
 /// A numpy-like rendering, abbreviated for large arrays.
@@ -150,7 +180,11 @@ fn render(c: &Chunk) -> String {
             })
             .collect()
     });
-    let body = if c.len() > 1000 { format!("{}, ...", vals.join(", ")) } else { vals.join(", ") };
+    let body = if c.len() > 1000 {
+        format!("{}, ...", vals.join(", "))
+    } else {
+        vals.join(", ")
+    };
     if c.shape.is_empty() {
         format!("{} ({})", body, c.dtype)
     } else {

@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
 fn mpirun_available() -> bool {
-    Command::new("mpirun").arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
+    Command::new("mpirun")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 /// Runs a command with a deadline so a hang fails the test instead of blocking CI.
@@ -42,7 +46,8 @@ fn eval_cmd(ranks: Option<usize>, args: &[&str]) -> Command {
         Some(n) => {
             let mut c = Command::new("mpirun");
             c.args(["-n", &n.to_string(), "--oversubscribe", BIN, "eval"]);
-            c.env("OMPI_ALLOW_RUN_AS_ROOT", "1").env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+            c.env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+                .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
             c
         }
     };
@@ -74,12 +79,21 @@ fn check_sample(ranks: Option<usize>, every: usize) {
         let stdout = String::from_utf8_lossy(&out.stdout);
         if case["error"].is_null() {
             if !out.status.success() {
-                failures.push(format!("{name}: failed: {}", String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or("")));
+                failures.push(format!(
+                    "{name}: failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                ));
                 continue;
             }
             let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
             if lines.len() != 1 {
-                failures.push(format!("{name}: expected exactly one line of output, got {}", lines.len()));
+                failures.push(format!(
+                    "{name}: expected exactly one line of output, got {}",
+                    lines.len()
+                ));
                 continue;
             }
             match serde_json::from_str(lines[0]) {
@@ -95,7 +109,12 @@ fn check_sample(ranks: Option<usize>, every: usize) {
         }
     }
     assert!(ran > 10);
-    assert!(failures.is_empty(), "{:?} failures:\n{}", ranks, failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{:?} failures:\n{}",
+        ranks,
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -105,13 +124,19 @@ fn oracle_sample_in_process_binary() {
 
 #[test]
 fn oracle_sample_mpirun_4() {
-    assert!(mpirun_available(), "mpirun not found: install openmpi-bin (README.md, .ci/run)");
+    assert!(
+        mpirun_available(),
+        "mpirun not found: install openmpi-bin (README.md, .ci/run)"
+    );
     check_sample(Some(4), 13);
 }
 
 #[test]
 fn oracle_sample_mpirun_2() {
-    assert!(mpirun_available(), "mpirun not found: install openmpi-bin (README.md, .ci/run)");
+    assert!(
+        mpirun_available(),
+        "mpirun not found: install openmpi-bin (README.md, .ci/run)"
+    );
     check_sample(Some(2), 29);
 }
 
@@ -121,7 +146,10 @@ fn task_failure_names_task_and_rank_and_exits_nonzero() {
         if ranks.is_some() && !mpirun_available() {
             panic!("mpirun not found");
         }
-        let out = run_with_timeout(eval_cmd(ranks, &["arange(6, chunks=2) ** -1"]), Duration::from_secs(60));
+        let out = run_with_timeout(
+            eval_cmd(ranks, &["arange(6, chunks=2) ** -1"]),
+            Duration::from_secs(60),
+        );
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("failed on worker rank"), "{err}");
@@ -150,16 +178,33 @@ fn bad_input_is_refused_before_work() {
         assert!(!err.contains("panicked"), "{expr}: {err}");
     }
     if mpirun_available() {
-        let out = run_with_timeout(eval_cmd(Some(4), &["ones(3) + ones(4)"]), Duration::from_secs(60));
+        let out = run_with_timeout(
+            eval_cmd(Some(4), &["ones(3) + ones(4)"]),
+            Duration::from_secs(60),
+        );
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(err.matches("broadcast").count(), 1, "printed once, by rank 0: {err}");
+        assert_eq!(
+            err.matches("broadcast").count(),
+            1,
+            "printed once, by rank 0: {err}"
+        );
     }
 }
 
 #[test]
 fn no_compute_prints_metadata_only() {
-    let out = run_with_timeout(eval_cmd(None, &["ones((1000000, 1000000), chunks=1000).sum()", "--json", "--no-compute"]), Duration::from_secs(30));
+    let out = run_with_timeout(
+        eval_cmd(
+            None,
+            &[
+                "ones((1000000, 1000000), chunks=1000).sum()",
+                "--json",
+                "--no-compute",
+            ],
+        ),
+        Duration::from_secs(30),
+    );
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["shape"], serde_json::json!([]));

@@ -15,11 +15,15 @@ fn run(client: &tessera::Client, case: &serde_json::Value) -> Result<serde_json:
         for (name, path) in opens {
             let p = common::oracle_dir().join(path.as_str().unwrap_or(""));
             let data = tessera::io::npy::read(&p).map_err(|e| e.to_string())?;
-            b.insert(name.clone(), api::from_local(data, &ChunkSpec::Auto).map_err(|e| e.to_string())?);
+            b.insert(
+                name.clone(),
+                api::from_local(data, &ChunkSpec::Auto).map_err(|e| e.to_string())?,
+            );
         }
     }
     let expr = case["expr"].as_str().unwrap_or("");
-    let arr = into_array(evaluate(expr, &b).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let arr =
+        into_array(evaluate(expr, &b).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let chunks = json!(arr.chunks());
     let c = client.compute(&arr).map_err(|e| e.to_string())?;
     let data: Vec<serde_json::Value> = with_dtype!(c.dtype, T, {
@@ -65,13 +69,24 @@ fn oracle_cases_in_process() {
                     failures.push(format!("{name}: `{expr}`: {e}"));
                 }
             }
-            (true, Err(e)) => failures.push(format!("{name}: `{expr}`: unexpected error: {}", e.lines().next().unwrap_or(""))),
-            (false, Ok(_)) => failures.push(format!("{name}: `{expr}`: expected an error ({}), got a result", case["error"])),
+            (true, Err(e)) => failures.push(format!(
+                "{name}: `{expr}`: unexpected error: {}",
+                e.lines().next().unwrap_or("")
+            )),
+            (false, Ok(_)) => failures.push(format!(
+                "{name}: `{expr}`: expected an error ({}), got a result",
+                case["error"]
+            )),
             (false, Err(_)) => {}
         }
     }
     for f in &failures {
         eprintln!("FAIL {f}");
     }
-    assert!(failures.is_empty(), "{} of {} oracle cases failed", failures.len(), cases.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} oracle cases failed",
+        failures.len(),
+        cases.len()
+    );
 }

@@ -30,25 +30,48 @@ pub struct PyScalar {
 impl PyScalar {
     /// A float scalar.
     pub fn float(f: f64) -> PyScalar {
-        PyScalar { kind: ScalarKind::Float, f, i: f as i128 }
+        PyScalar {
+            kind: ScalarKind::Float,
+            f,
+            i: f as i128,
+        }
     }
     /// An int scalar.
     pub fn int(i: i128) -> PyScalar {
-        PyScalar { kind: ScalarKind::Int, f: i as f64, i }
+        PyScalar {
+            kind: ScalarKind::Int,
+            f: i as f64,
+            i,
+        }
     }
     /// A bool scalar.
     pub fn boolean(b: bool) -> PyScalar {
-        PyScalar { kind: ScalarKind::Bool, f: b as i32 as f64, i: b as i128 }
+        PyScalar {
+            kind: ScalarKind::Bool,
+            f: b as i32 as f64,
+            i: b as i128,
+        }
     }
 
     fn to_const(self, dtype: DType) -> Result<Scalar> {
         if let (ScalarKind::Int, Some((lo, hi))) = (self.kind, dtype.int_range()) {
             if self.i < lo || self.i > hi {
-                return Err(ArrayError::DType(format!("Python integer {} out of bounds for {dtype}", self.i)));
+                return Err(ArrayError::DType(format!(
+                    "Python integer {} out of bounds for {dtype}",
+                    self.i
+                )));
             }
         }
-        let i = if dtype == DType::Bool { (self.f != 0.0) as i128 } else { self.i };
-        Ok(Scalar { dtype, f: self.f, i })
+        let i = if dtype == DType::Bool {
+            (self.f != 0.0) as i128
+        } else {
+            self.i
+        };
+        Ok(Scalar {
+            dtype,
+            f: self.f,
+            i,
+        })
     }
 }
 
@@ -71,7 +94,12 @@ impl Operand {
 }
 
 /// `zeros`, `ones`, `full`, `arange`, `linspace`, `random`.
-pub fn generate(shape: &[usize], dtype: DType, gen: Generator, chunks: &ChunkSpec) -> Result<DArray> {
+pub fn generate(
+    shape: &[usize],
+    dtype: DType,
+    gen: Generator,
+    chunks: &ChunkSpec,
+) -> Result<DArray> {
     let grid = normalize(shape, chunks, dtype.size(), None)?;
     Ok(DArray::new(dtype, grid, Op::Generate(gen)))
 }
@@ -79,7 +107,11 @@ pub fn generate(shape: &[usize], dtype: DType, gen: Generator, chunks: &ChunkSpe
 /// Wraps data held by the caller (from a `.npy` file or an `ndarray`).
 pub fn from_local(data: Chunk, chunks: &ChunkSpec) -> Result<DArray> {
     let grid = normalize(&data.shape.clone(), chunks, data.dtype.size(), None)?;
-    Ok(DArray::new(data.dtype, grid, Op::Local(Some(std::sync::Arc::new(data)))))
+    Ok(DArray::new(
+        data.dtype,
+        grid,
+        Op::Local(Some(std::sync::Arc::new(data))),
+    ))
 }
 
 fn is_local(a: &DArray) -> bool {
@@ -99,7 +131,13 @@ impl DArray {
         if let Op::Generate(g) = &self.node().op {
             return DArray::new(self.dtype(), grid, Op::Generate(g.clone()));
         }
-        DArray::new(self.dtype(), grid, Op::Rechunk { input: self.clone() })
+        DArray::new(
+            self.dtype(),
+            grid,
+            Op::Rechunk {
+                input: self.clone(),
+            },
+        )
     }
 
     /// `x.rechunk(chunks)`.
@@ -114,7 +152,14 @@ impl DArray {
             return self.clone();
         }
         let (inputs, e) = fused_parts(self);
-        DArray::new(dtype, self.grid().clone(), Op::Elementwise { inputs, expr: EExpr::Cast(Box::new(e), dtype) })
+        DArray::new(
+            dtype,
+            self.grid().clone(),
+            Op::Elementwise {
+                inputs,
+                expr: EExpr::Cast(Box::new(e), dtype),
+            },
+        )
     }
 
     /// A unary function such as `sqrt` or `isnan`, or `-x` / `~x`.
@@ -138,7 +183,14 @@ impl DArray {
         let out = if f.gives_bool() { DType::Bool } else { compute };
         let (inputs, e) = fused_parts(self);
         let e = cast_expr(e, dt, compute);
-        Ok(DArray::new(out, self.grid().clone(), Op::Elementwise { inputs, expr: EExpr::Unary(f, Box::new(e)) }))
+        Ok(DArray::new(
+            out,
+            self.grid().clone(),
+            Op::Elementwise {
+                inputs,
+                expr: EExpr::Unary(f, Box::new(e)),
+            },
+        ))
     }
 
     /// `x[items]` with numpy basic indexing.
@@ -148,14 +200,26 @@ impl DArray {
             && picks.iter().enumerate().all(|(a, p)| match p {
                 AxisPick::Range(pieces) => {
                     pieces.len() == self.chunks()[a].len()
-                        && pieces.iter().enumerate().all(|(b, pc)| pc.block == b && pc.start == 0 && pc.step == 1 && pc.len == self.chunks()[a][b])
+                        && pieces.iter().enumerate().all(|(b, pc)| {
+                            pc.block == b
+                                && pc.start == 0
+                                && pc.step == 1
+                                && pc.len == self.chunks()[a][b]
+                        })
                 }
                 _ => false,
             });
         if identity {
             return Ok(self.clone());
         }
-        Ok(DArray::new(self.dtype(), grid, Op::Slice { input: self.clone(), picks }))
+        Ok(DArray::new(
+            self.dtype(),
+            grid,
+            Op::Slice {
+                input: self.clone(),
+                picks,
+            },
+        ))
     }
 
     /// `x.transpose(axes)`; `None` reverses the axes.
@@ -165,9 +229,15 @@ impl DArray {
             None => (0..nd).rev().collect(),
             Some(a) => {
                 if a.len() != nd {
-                    return Err(ArrayError::Invalid(format!("axes don't match array: got {} axes for an array of {nd} dimensions", a.len())));
+                    return Err(ArrayError::Invalid(format!(
+                        "axes don't match array: got {} axes for an array of {nd} dimensions",
+                        a.len()
+                    )));
                 }
-                let p = a.iter().map(|&x| normalize_axis_index(x, nd)).collect::<Result<Vec<_>>>()?;
+                let p = a
+                    .iter()
+                    .map(|&x| normalize_axis_index(x, nd))
+                    .collect::<Result<Vec<_>>>()?;
                 let mut seen = vec![false; nd];
                 for &x in &p {
                     if seen[x] {
@@ -182,7 +252,14 @@ impl DArray {
             return Ok(self.clone());
         }
         let grid = ChunkGrid::new(perm.iter().map(|&p| self.chunks()[p].clone()).collect());
-        Ok(DArray::new(self.dtype(), grid, Op::Transpose { input: self.clone(), perm }))
+        Ok(DArray::new(
+            self.dtype(),
+            grid,
+            Op::Transpose {
+                input: self.clone(),
+                perm,
+            },
+        ))
     }
 
     /// `x.swapaxes(a, b)`.
@@ -203,18 +280,31 @@ impl DArray {
         }
         let (in_chunks, out_chunks) = reshape::plan(&in_shape, self.chunks(), &out_shape);
         let input = self.with_grid(ChunkGrid::new(in_chunks));
-        Ok(DArray::new(self.dtype(), ChunkGrid::new(out_chunks), Op::Reshape { input }))
+        Ok(DArray::new(
+            self.dtype(),
+            ChunkGrid::new(out_chunks),
+            Op::Reshape { input },
+        ))
     }
 
     /// A reduction such as `sum` or `nanmean` over `axes` (`None`: all axes).
-    pub fn reduce(&self, name: &str, axes: Option<&[i64]>, keepdims: bool, ddof: f64) -> Result<DArray> {
+    pub fn reduce(
+        &self,
+        name: &str,
+        axes: Option<&[i64]>,
+        keepdims: bool,
+        ddof: f64,
+    ) -> Result<DArray> {
         let nd = self.ndim();
         let mut func = ReduceFunc::by_name(name, self.dtype())
             .ok_or_else(|| ArrayError::Invalid(format!("unknown reduction '{name}'")))?;
         func.ddof = ddof;
         let mut axes: Vec<usize> = match axes {
             None => (0..nd).collect(),
-            Some(a) => a.iter().map(|&x| normalize_axis_index(x, nd)).collect::<Result<Vec<_>>>()?,
+            Some(a) => a
+                .iter()
+                .map(|&x| normalize_axis_index(x, nd))
+                .collect::<Result<Vec<_>>>()?,
         };
         let before = axes.len();
         axes.sort_unstable();
@@ -224,8 +314,14 @@ impl DArray {
         }
         let shape = self.shape();
         if func.needs_nonempty() && axes.iter().any(|&a| shape[a] == 0) {
-            let what = if func.kind == ReduceKind::Min { "minimum" } else { "maximum" };
-            return Err(ArrayError::Invalid(format!("zero-size array to reduction operation {what} which has no identity")));
+            let what = if func.kind == ReduceKind::Min {
+                "minimum"
+            } else {
+                "maximum"
+            };
+            return Err(ArrayError::Invalid(format!(
+                "zero-size array to reduction operation {what} which has no identity"
+            )));
         }
         // Partial states: one per block, reduced axes shrink to one element per block.
         let (state_dtype, _) = func.state_layout();
@@ -233,10 +329,22 @@ impl DArray {
         for &a in &axes {
             chunks[a] = vec![1; chunks[a].len()];
         }
-        let mut cur = DArray::new(state_dtype, ChunkGrid::new(chunks), Op::ReducePartial { input: self.clone(), axes: axes.clone(), func });
+        let mut cur = DArray::new(
+            state_dtype,
+            ChunkGrid::new(chunks),
+            Op::ReducePartial {
+                input: self.clone(),
+                axes: axes.clone(),
+                func,
+            },
+        );
         // Combine levels until one block per reduced axis; at most 16 states per combine.
         loop {
-            let multi: Vec<usize> = axes.iter().copied().filter(|&a| cur.chunks()[a].len() > 1).collect();
+            let multi: Vec<usize> = axes
+                .iter()
+                .copied()
+                .filter(|&a| cur.chunks()[a].len() > 1)
+                .collect();
             if multi.is_empty() {
                 break;
             }
@@ -250,7 +358,16 @@ impl DArray {
                     chunks[a] = vec![1; n.div_ceil(factor[k])];
                 }
             }
-            cur = DArray::new(state_dtype, ChunkGrid::new(chunks), Op::ReduceCombine { input: cur, axes: axes.clone(), factor, func });
+            cur = DArray::new(
+                state_dtype,
+                ChunkGrid::new(chunks),
+                Op::ReduceCombine {
+                    input: cur,
+                    axes: axes.clone(),
+                    factor,
+                    func,
+                },
+            );
         }
         let out_chunks: Vec<Vec<usize>> = (0..nd)
             .filter_map(|a| {
@@ -261,7 +378,16 @@ impl DArray {
                 }
             })
             .collect();
-        Ok(DArray::new(func.result_dtype(), ChunkGrid::new(out_chunks), Op::ReduceFinal { input: cur, axes, func, keepdims }))
+        Ok(DArray::new(
+            func.result_dtype(),
+            ChunkGrid::new(out_chunks),
+            Op::ReduceFinal {
+                input: cur,
+                axes,
+                func,
+                keepdims,
+            },
+        ))
     }
 }
 
@@ -287,14 +413,25 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for k in 0..n {
-        let x = if k + a.len() >= n { a[k + a.len() - n] } else { 1 };
-        let y = if k + b.len() >= n { b[k + b.len() - n] } else { 1 };
+        let x = if k + a.len() >= n {
+            a[k + a.len() - n]
+        } else {
+            1
+        };
+        let y = if k + b.len() >= n {
+            b[k + b.len() - n]
+        } else {
+            1
+        };
         out[k] = if x == y || y == 1 {
             x
         } else if x == 1 {
             y
         } else {
-            return Err(ArrayError::Broadcast { a: a.to_vec(), b: b.to_vec() });
+            return Err(ArrayError::Broadcast {
+                a: a.to_vec(),
+                b: b.to_vec(),
+            });
         };
     }
     Ok(out)
@@ -359,7 +496,13 @@ fn align(arrays: &[&DArray], out_shape: &[usize]) -> Vec<DArray> {
         .map(|a| {
             let off = n - a.ndim();
             let want: Vec<Vec<usize>> = (0..a.ndim())
-                .map(|k| if a.shape()[k] == out_shape[off + k] { out_chunks[off + k].clone() } else { vec![a.shape()[k]] })
+                .map(|k| {
+                    if a.shape()[k] == out_shape[off + k] {
+                        out_chunks[off + k].clone()
+                    } else {
+                        vec![a.shape()[k]]
+                    }
+                })
                 .collect();
             a.with_grid(ChunkGrid::new(want))
         })
@@ -374,7 +517,8 @@ fn out_grid(arrays: &[DArray], out_shape: &[usize]) -> ChunkGrid {
                 .iter()
                 .find_map(|a| {
                     let off = n - a.ndim();
-                    (ax >= off && a.shape()[ax - off] == out_shape[ax]).then(|| a.chunks()[ax - off].clone())
+                    (ax >= off && a.shape()[ax - off] == out_shape[ax])
+                        .then(|| a.chunks()[ax - off].clone())
                 })
                 .unwrap_or_else(|| vec![out_shape[ax]])
         })
@@ -384,7 +528,12 @@ fn out_grid(arrays: &[DArray], out_shape: &[usize]) -> ChunkGrid {
 
 /// Builds an elementwise node from operands (arrays and scalars) and a function from their
 /// (already cast) expressions to the result expression.
-fn elementwise(operands: &[Operand], compute: DType, out_dtype: DType, build: impl FnOnce(Vec<EExpr>) -> EExpr) -> Result<DArray> {
+fn elementwise(
+    operands: &[Operand],
+    compute: DType,
+    out_dtype: DType,
+    build: impl FnOnce(Vec<EExpr>) -> EExpr,
+) -> Result<DArray> {
     let arrays: Vec<&DArray> = operands
         .iter()
         .filter_map(|o| match o {
@@ -413,12 +562,22 @@ fn elementwise(operands: &[Operand], compute: DType, out_dtype: DType, build: im
         }
     }
     let grid = out_grid(&inputs, &shape);
-    Ok(DArray::new(out_dtype, grid, Op::Elementwise { inputs, expr: build(exprs) }))
+    Ok(DArray::new(
+        out_dtype,
+        grid,
+        Op::Elementwise {
+            inputs,
+            expr: build(exprs),
+        },
+    ))
 }
 
 /// Result dtype of mixing operands under NEP 50.
 pub fn result_type(operands: &[&Operand]) -> DType {
-    let arrays: Vec<DType> = operands.iter().filter_map(|o| o.dtype_or_weak().ok()).collect();
+    let arrays: Vec<DType> = operands
+        .iter()
+        .filter_map(|o| o.dtype_or_weak().ok())
+        .collect();
     let mut dt = match arrays.first() {
         Some(&d) => arrays.iter().fold(d, |acc, &x| DType::promote(acc, x)),
         None => {
@@ -441,10 +600,15 @@ pub fn result_type(operands: &[&Operand]) -> DType {
 /// A binary operator between operands, at least one of them an array.
 pub fn binary(op: BinOp, a: &Operand, b: &Operand) -> Result<DArray> {
     let mut common = result_type(&[a, b]);
-    let is_cmp = matches!(op, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge);
+    let is_cmp = matches!(
+        op,
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+    );
     if is_cmp && common.is_int() {
         // numpy 2 compares with an out-of-range Python int exactly instead of failing.
-        let out_of_range = [a, b].iter().any(|o| matches!(o, Operand::Scalar(s) if s.to_const(common).is_err()));
+        let out_of_range = [a, b]
+            .iter()
+            .any(|o| matches!(o, Operand::Scalar(s) if s.to_const(common).is_err()));
         if out_of_range {
             common = DType::F64;
         }
@@ -509,7 +673,11 @@ pub fn binary(op: BinOp, a: &Operand, b: &Operand) -> Result<DArray> {
 /// `maximum`/`minimum` (NaN-propagating elementwise max/min).
 pub fn extremum(is_max: bool, a: &Operand, b: &Operand) -> Result<DArray> {
     let common = result_type(&[a, b]);
-    let f = if is_max { BFunc::Maximum } else { BFunc::Minimum };
+    let f = if is_max {
+        BFunc::Maximum
+    } else {
+        BFunc::Minimum
+    };
     elementwise(&[a.clone(), b.clone()], common, common, |mut e| {
         let r = e.pop().unwrap_or(EExpr::Input(0));
         let l = e.pop().unwrap_or(EExpr::Input(0));
@@ -536,7 +704,11 @@ pub fn where_(cond: &Operand, a: &Operand, b: &Operand) -> Result<DArray> {
     })?;
     // Fix the condition's cast: it was cast to `common`; cast it to bool instead.
     let _ = cond_cast;
-    if let Op::Elementwise { inputs, expr: EExpr::Where(c, x, y) } = &arr.node().op {
+    if let Op::Elementwise {
+        inputs,
+        expr: EExpr::Where(c, x, y),
+    } = &arr.node().op
+    {
         let c = strip_cast(c, cond_dt);
         let c = match cond {
             Operand::Scalar(s) => EExpr::Const(s.to_const(DType::Bool)?),
@@ -545,7 +717,10 @@ pub fn where_(cond: &Operand, a: &Operand, b: &Operand) -> Result<DArray> {
         return Ok(DArray::new(
             common,
             arr.grid().clone(),
-            Op::Elementwise { inputs: inputs.clone(), expr: EExpr::Where(Box::new(c), x.clone(), y.clone()) },
+            Op::Elementwise {
+                inputs: inputs.clone(),
+                expr: EExpr::Where(Box::new(c), x.clone(), y.clone()),
+            },
         ));
     }
     Ok(arr)
@@ -563,13 +738,20 @@ fn strip_cast(e: &EExpr, orig: DType) -> EExpr {
 
 /// `concatenate(arrays, axis)`.
 pub fn concatenate(arrays: &[DArray], axis: i64) -> Result<DArray> {
-    let first = arrays.first().ok_or_else(|| ArrayError::Invalid("need at least one array to concatenate".into()))?;
+    let first = arrays
+        .first()
+        .ok_or_else(|| ArrayError::Invalid("need at least one array to concatenate".into()))?;
     let nd = first.ndim();
     if nd == 0 {
-        return Err(ArrayError::Invalid("zero-dimensional arrays cannot be concatenated".into()));
+        return Err(ArrayError::Invalid(
+            "zero-dimensional arrays cannot be concatenated".into(),
+        ));
     }
     let ax = normalize_axis_index(axis, nd)?;
-    let dtype = arrays.iter().skip(1).fold(first.dtype(), |acc, a| DType::promote(acc, a.dtype()));
+    let dtype = arrays
+        .iter()
+        .skip(1)
+        .fold(first.dtype(), |acc, a| DType::promote(acc, a.dtype()));
     for (k, a) in arrays.iter().enumerate() {
         if a.ndim() != nd {
             return Err(ArrayError::Shape(format!(
@@ -592,9 +774,13 @@ pub fn concatenate(arrays: &[DArray], axis: i64) -> Result<DArray> {
     let mut common: Vec<Vec<usize>> = first.shape().iter().map(|&n| vec![n]).collect();
     let mut seen = false;
     for a in arrays.iter().filter(|a| !is_local(a)) {
-        for d in 0..nd {
+        for (d, c) in common.iter_mut().enumerate() {
             if d != ax {
-                common[d] = if seen { refine(&common[d], &a.chunks()[d]) } else { a.chunks()[d].clone() };
+                *c = if seen {
+                    refine(c, &a.chunks()[d])
+                } else {
+                    a.chunks()[d].clone()
+                };
             }
         }
         seen = true;
@@ -603,7 +789,11 @@ pub fn concatenate(arrays: &[DArray], axis: i64) -> Result<DArray> {
     let mut axis_chunks = Vec::new();
     for a in arrays {
         let mut want = common.clone();
-        want[ax] = if is_local(a) { vec![a.shape()[ax]] } else { a.chunks()[ax].clone() };
+        want[ax] = if is_local(a) {
+            vec![a.shape()[ax]]
+        } else {
+            a.chunks()[ax].clone()
+        };
         let a = a.with_grid(ChunkGrid::new(want)).astype(dtype);
         axis_chunks.extend(a.chunks()[ax].iter().copied().filter(|&c| c > 0));
         inputs.push(a);
@@ -618,12 +808,18 @@ pub fn concatenate(arrays: &[DArray], axis: i64) -> Result<DArray> {
     if inputs.is_empty() {
         return Ok(first.astype(dtype));
     }
-    Ok(DArray::new(dtype, ChunkGrid::new(chunks), Op::Concatenate { inputs, axis: ax }))
+    Ok(DArray::new(
+        dtype,
+        ChunkGrid::new(chunks),
+        Op::Concatenate { inputs, axis: ax },
+    ))
 }
 
 /// `stack(arrays, axis)`.
 pub fn stack(arrays: &[DArray], axis: i64) -> Result<DArray> {
-    let first = arrays.first().ok_or_else(|| ArrayError::Invalid("need at least one array to stack".into()))?;
+    let first = arrays
+        .first()
+        .ok_or_else(|| ArrayError::Invalid("need at least one array to stack".into()))?;
     for (k, a) in arrays.iter().enumerate() {
         if a.shape() != first.shape() {
             return Err(ArrayError::Shape(format!(

@@ -9,20 +9,47 @@ use crate::with_dtype;
 use ndarray::{IxDyn, Slice, SliceInfo, SliceInfoElem};
 
 /// Values of a generated block at `offset` of an array of `shape`.
-pub fn generate(gen: &Generator, dtype: DType, shape: &[usize], offset: &[usize], block: &[usize]) -> Chunk {
+pub fn generate(
+    gen: &Generator,
+    dtype: DType,
+    shape: &[usize],
+    offset: &[usize],
+    block: &[usize],
+) -> Chunk {
     with_dtype!(dtype, T, {
-        let conv_f = |v: f64| if dtype == DType::Bool { T::from_f64((v != 0.0) as u8 as f64) } else { T::from_f64(v) };
+        let conv_f = |v: f64| {
+            if dtype == DType::Bool {
+                T::from_f64((v != 0.0) as u8 as f64)
+            } else {
+                T::from_f64(v)
+            }
+        };
         match gen {
             Generator::Full { f, i } => {
-                let v = if dtype.is_float() { T::from_f64(*f) } else if dtype == DType::Bool { T::from_f64((*i != 0) as u8 as f64) } else { T::from_i128_wrapping(*i) };
+                let v = if dtype.is_float() {
+                    T::from_f64(*f)
+                } else if dtype == DType::Bool {
+                    T::from_f64((*i != 0) as u8 as f64)
+                } else {
+                    T::from_i128_wrapping(*i)
+                };
                 Chunk::build::<T>(dtype, block, |mut out| out.fill(v))
             }
-            Generator::Arange { start, step, istart, istep } => {
+            Generator::Arange {
+                start,
+                step,
+                istart,
+                istep,
+            } => {
                 let o = offset.first().copied().unwrap_or(0);
                 Chunk::build::<T>(dtype, block, |out| {
                     for (k, x) in out.into_iter().enumerate() {
                         let g = (o + k) as i128;
-                        *x = if dtype.is_float() { T::from_f64(*start + (g as f64) * *step) } else { T::from_i128_wrapping(istart + g * istep) };
+                        *x = if dtype.is_float() {
+                            T::from_f64(*start + (g as f64) * *step)
+                        } else {
+                            T::from_i128_wrapping(istart + g * istep)
+                        };
                     }
                 })
             }
@@ -33,7 +60,11 @@ pub fn generate(gen: &Generator, dtype: DType, shape: &[usize], offset: &[usize]
                 Chunk::build::<T>(dtype, block, |out| {
                     for (k, x) in out.into_iter().enumerate() {
                         let g = o + k;
-                        let v = if *num > 1 && g == *num - 1 { *stop } else { g as f64 * step + start };
+                        let v = if *num > 1 && g == *num - 1 {
+                            *stop
+                        } else {
+                            g as f64 * step + start
+                        };
                         *x = conv_f(v);
                     }
                 })
@@ -79,7 +110,11 @@ pub fn slice_block(c: &Chunk, picks: &[LocalPick]) -> Result<Chunk, String> {
                 if len == 0 {
                     SliceInfoElem::from(Slice::new(start as isize, Some(start as isize), 1))
                 } else if step > 0 {
-                    SliceInfoElem::from(Slice::new(start as isize, Some(start as isize + (len as isize - 1) * step + 1), step))
+                    SliceInfoElem::from(Slice::new(
+                        start as isize,
+                        Some(start as isize + (len as isize - 1) * step + 1),
+                        step,
+                    ))
                 } else {
                     let lowest = start as isize + (len as isize - 1) * step;
                     SliceInfoElem::from(Slice::new(lowest, Some(start as isize + 1), step))
@@ -87,7 +122,8 @@ pub fn slice_block(c: &Chunk, picks: &[LocalPick]) -> Result<Chunk, String> {
             }
         })
         .collect();
-    let info = SliceInfo::<Vec<SliceInfoElem>, IxDyn, IxDyn>::try_from(elems).map_err(|e| format!("internal: bad slice: {e}"))?;
+    let info = SliceInfo::<Vec<SliceInfoElem>, IxDyn, IxDyn>::try_from(elems)
+        .map_err(|e| format!("internal: bad slice: {e}"))?;
     with_dtype!(c.dtype, T, {
         let v = c.view::<T>();
         let s = v.slice(info.as_ref());
@@ -121,7 +157,12 @@ pub fn sub_box(c: &Chunk, start: &[usize], len: &[usize]) -> Chunk {
 }
 
 /// Builds a block of `shape` at `offset` from pieces `(chunk, chunk offset)` that cover it.
-pub fn assemble(dtype: DType, shape: &[usize], offset: &[usize], pieces: &[(Chunk, Vec<usize>)]) -> Chunk {
+pub fn assemble(
+    dtype: DType,
+    shape: &[usize],
+    offset: &[usize],
+    pieces: &[(Chunk, Vec<usize>)],
+) -> Chunk {
     if let [(c, off)] = pieces {
         if off.as_slice() == offset && c.shape.as_slice() == shape {
             return c.clone();
@@ -133,7 +174,9 @@ pub fn assemble(dtype: DType, shape: &[usize], offset: &[usize], pieces: &[(Chun
                 let v = c.view::<T>();
                 // Intersection of the piece with the output block, in global coordinates.
                 let lo: Vec<usize> = (0..shape.len()).map(|a| offset[a].max(coff[a])).collect();
-                let hi: Vec<usize> = (0..shape.len()).map(|a| (offset[a] + shape[a]).min(coff[a] + c.shape[a])).collect();
+                let hi: Vec<usize> = (0..shape.len())
+                    .map(|a| (offset[a] + shape[a]).min(coff[a] + c.shape[a]))
+                    .collect();
                 if lo.iter().zip(&hi).any(|(l, h)| l >= h) {
                     continue;
                 }
@@ -153,7 +196,9 @@ pub fn assemble(dtype: DType, shape: &[usize], offset: &[usize], pieces: &[(Chun
 
 /// Element access for tests.
 pub fn get_f64(c: &Chunk, idx: &[usize]) -> Option<f64> {
-    with_dtype!(c.dtype, T, { c.view::<T>().get(IxDyn(idx)).map(|x: &T| x.to_f64()) })
+    with_dtype!(c.dtype, T, {
+        c.view::<T>().get(IxDyn(idx)).map(|x: &T| x.to_f64())
+    })
 }
 
 #[cfg(test)]
@@ -163,7 +208,15 @@ mod tests {
     #[test]
     fn negative_step_pieces() {
         let c = Chunk::from_slice::<i64>(DType::I64, &[6], &[0, 1, 2, 3, 4, 5]);
-        let r = slice_block(&c, &[LocalPick::Range { start: 5, step: -2, len: 3 }]).unwrap();
+        let r = slice_block(
+            &c,
+            &[LocalPick::Range {
+                start: 5,
+                step: -2,
+                len: 3,
+            }],
+        )
+        .unwrap();
         assert_eq!(r.to_f64_vec(), vec![5.0, 3.0, 1.0]);
         let r = slice_block(&c, &[LocalPick::Index(2), LocalPick::NewAxis]);
         assert!(r.is_err() || r.unwrap().shape == vec![1]);

@@ -48,7 +48,10 @@ impl Chunk {
 
     /// The header that describes this chunk on the wire.
     pub fn meta(&self) -> ChunkMeta {
-        ChunkMeta { dtype: self.dtype, shape: self.shape.clone() }
+        ChunkMeta {
+            dtype: self.dtype,
+            shape: self.shape.clone(),
+        }
     }
 
     /// Rebuilds a chunk around a received payload, checking its size.
@@ -62,7 +65,11 @@ impl Chunk {
                 meta.shape
             ));
         }
-        Ok(Chunk { dtype: meta.dtype, shape: meta.shape, data })
+        Ok(Chunk {
+            dtype: meta.dtype,
+            shape: meta.shape,
+            data,
+        })
     }
 
     /// A typed view. `T` must be the storage type of `self.dtype` (`u8` for bool).
@@ -74,7 +81,11 @@ impl Chunk {
 
     /// Builds a chunk by filling a fresh buffer through `fill`, which receives a C-order
     /// mutable view of the new block.
-    pub fn build<T: Element>(dtype: DType, shape: &[usize], fill: impl FnOnce(ArrayViewMutD<'_, T>)) -> Chunk {
+    pub fn build<T: Element>(
+        dtype: DType,
+        shape: &[usize],
+        fill: impl FnOnce(ArrayViewMutD<'_, T>),
+    ) -> Chunk {
         let n: usize = shape.iter().product();
         let mut p = Payload::for_overwrite(n * std::mem::size_of::<T>());
         {
@@ -83,21 +94,35 @@ impl Chunk {
                 fill(v);
             }
         }
-        Chunk { dtype, shape: shape.to_vec(), data: Arc::new(p) }
+        Chunk {
+            dtype,
+            shape: shape.to_vec(),
+            data: Arc::new(p),
+        }
     }
 
     /// A chunk holding the elements of `v` (copied once into a payload).
     pub fn from_slice<T: Element>(dtype: DType, shape: &[usize], v: &[T]) -> Chunk {
-        Chunk { dtype, shape: shape.to_vec(), data: Arc::new(Payload::from_elems(v)) }
+        Chunk {
+            dtype,
+            shape: shape.to_vec(),
+            data: Arc::new(Payload::from_elems(v)),
+        }
     }
 
     /// The same bytes under another shape with the same number of elements (no copy).
     pub fn reshaped(&self, shape: Vec<usize>) -> Chunk {
-        Chunk { dtype: self.dtype, shape, data: self.data.clone() }
+        Chunk {
+            dtype: self.dtype,
+            shape,
+            data: self.data.clone(),
+        }
     }
 
     /// All elements converted to f64, C order (for tests and printing).
     pub fn to_f64_vec(&self) -> Vec<f64> {
-        crate::with_dtype!(self.dtype, T, { self.view::<T>().iter().map(|x| x.to_f64()).collect() })
+        crate::with_dtype!(self.dtype, T, {
+            self.view::<T>().iter().map(|x| x.to_f64()).collect()
+        })
     }
 }

@@ -83,7 +83,10 @@ impl ChunkGrid {
 
     /// The array shape the grid covers.
     pub fn shape(&self) -> Vec<usize> {
-        self.offsets.iter().map(|o| o.last().copied().unwrap_or(0)).collect()
+        self.offsets
+            .iter()
+            .map(|o| o.last().copied().unwrap_or(0))
+            .collect()
     }
 
     /// Blocks per axis.
@@ -118,12 +121,18 @@ impl ChunkGrid {
 
     /// Shape of one block.
     pub fn block_shape(&self, idx: &[usize]) -> Vec<usize> {
-        idx.iter().enumerate().map(|(a, &i)| self.chunks[a][i]).collect()
+        idx.iter()
+            .enumerate()
+            .map(|(a, &i)| self.chunks[a][i])
+            .collect()
     }
 
     /// Start offset of one block along every axis.
     pub fn block_offset(&self, idx: &[usize]) -> Vec<usize> {
-        idx.iter().enumerate().map(|(a, &i)| self.offsets[a][i]).collect()
+        idx.iter()
+            .enumerate()
+            .map(|(a, &i)| self.offsets[a][i])
+            .collect()
     }
 
     /// Start offsets of the blocks of one axis, plus the axis length at the end.
@@ -132,7 +141,12 @@ impl ChunkGrid {
     }
 
     /// Blocks of `axis` that intersect `[start, stop)`.
-    pub fn blocks_overlapping(&self, axis: usize, start: usize, stop: usize) -> std::ops::Range<usize> {
+    pub fn blocks_overlapping(
+        &self,
+        axis: usize,
+        start: usize,
+        stop: usize,
+    ) -> std::ops::Range<usize> {
         let o = &self.offsets[axis];
         let n = self.chunks[axis].len();
         if start >= stop {
@@ -146,17 +160,24 @@ impl ChunkGrid {
 
     /// Largest block in bytes, for memory estimates.
     pub fn max_block_elems(&self) -> usize {
-        self.chunks.iter().map(|c| c.iter().copied().max().unwrap_or(0)).product()
+        self.chunks
+            .iter()
+            .map(|c| c.iter().copied().max().unwrap_or(0))
+            .product()
     }
 }
 
 /// Normalises one axis of a `chunks=` argument against its length.
-pub fn normalize_axis(len: usize, spec: &AxisSpec, current: Option<&[usize]>) -> Result<Vec<usize>, ArrayError> {
+pub fn normalize_axis(
+    len: usize,
+    spec: &AxisSpec,
+    current: Option<&[usize]>,
+) -> Result<Vec<usize>, ArrayError> {
     if len == 0 {
         return match spec {
-            AxisSpec::Explicit(v) if v.iter().any(|&s| s != 0) => Err(ArrayError::BadChunks(format!(
-                "chunk sizes {v:?} do not add up to the axis length 0"
-            ))),
+            AxisSpec::Explicit(v) if v.iter().any(|&s| s != 0) => Err(ArrayError::BadChunks(
+                format!("chunk sizes {v:?} do not add up to the axis length 0"),
+            )),
             _ => Ok(vec![0]),
         };
     }
@@ -178,7 +199,7 @@ pub fn normalize_axis(len: usize, spec: &AxisSpec, current: Option<&[usize]>) ->
             }
             let s = *s as usize;
             let mut v = vec![s; len / s];
-            if len % s != 0 {
+            if !len.is_multiple_of(s) {
                 v.push(len % s);
             }
             Ok(v)
@@ -202,7 +223,12 @@ pub fn normalize_axis(len: usize, spec: &AxisSpec, current: Option<&[usize]>) ->
 
 /// Chooses block sizes for `"auto"` axes: blocks as close to cubic as possible with at most
 /// `target_bytes` per block, keeping the non-auto axes as given.
-fn auto_fill(shape: &[usize], itemsize: usize, target_bytes: usize, fixed: &[Option<Vec<usize>>]) -> Vec<Vec<usize>> {
+fn auto_fill(
+    shape: &[usize],
+    itemsize: usize,
+    target_bytes: usize,
+    fixed: &[Option<Vec<usize>>],
+) -> Vec<Vec<usize>> {
     let mut block: Vec<usize> = shape
         .iter()
         .zip(fixed)
@@ -288,10 +314,19 @@ pub fn normalize(
         if *s == AxisSpec::Auto {
             fixed.push(None);
         } else {
-            fixed.push(Some(normalize_axis(shape[a], s, cur.map(|c| c[a].as_slice()))?));
+            fixed.push(Some(normalize_axis(
+                shape[a],
+                s,
+                cur.map(|c| c[a].as_slice()),
+            )?));
         }
     }
-    Ok(ChunkGrid::new(auto_fill(shape, itemsize, AUTO_CHUNK_BYTES, &fixed)))
+    Ok(ChunkGrid::new(auto_fill(
+        shape,
+        itemsize,
+        AUTO_CHUNK_BYTES,
+        &fixed,
+    )))
 }
 
 /// Resolves a possibly negative axis number against `ndim`.
@@ -319,7 +354,11 @@ mod tests {
             (24, AxisSpec::Explicit(vec![4, 8, 8, 4]), &[4, 8, 8, 4]),
         ];
         for (len, spec, want) in cases {
-            assert_eq!(normalize_axis(*len, spec, None).unwrap(), *want, "{len} {spec:?}");
+            assert_eq!(
+                normalize_axis(*len, spec, None).unwrap(),
+                *want,
+                "{len} {spec:?}"
+            );
         }
     }
 
@@ -328,7 +367,13 @@ mod tests {
         assert!(normalize_axis(10, &AxisSpec::Explicit(vec![4, 4]), None).is_err());
         assert!(normalize_axis(10, &AxisSpec::Size(0), None).is_err());
         assert!(normalize_axis(10, &AxisSpec::Size(-3), None).is_err());
-        assert!(normalize(&[4, 4], &ChunkSpec::PerAxis(vec![AxisSpec::Size(2)]), 8, None).is_err());
+        assert!(normalize(
+            &[4, 4],
+            &ChunkSpec::PerAxis(vec![AxisSpec::Size(2)]),
+            8,
+            None
+        )
+        .is_err());
     }
 
     #[test]

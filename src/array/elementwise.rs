@@ -106,7 +106,16 @@ impl UFunc {
     pub fn needs_float(self) -> bool {
         matches!(
             self,
-            UFunc::Sqrt | UFunc::Exp | UFunc::Log | UFunc::Log10 | UFunc::Log2 | UFunc::Sin | UFunc::Cos | UFunc::Tan | UFunc::Radians | UFunc::Degrees
+            UFunc::Sqrt
+                | UFunc::Exp
+                | UFunc::Log
+                | UFunc::Log10
+                | UFunc::Log2
+                | UFunc::Sin
+                | UFunc::Cos
+                | UFunc::Tan
+                | UFunc::Radians
+                | UFunc::Degrees
         )
     }
 
@@ -160,7 +169,10 @@ pub enum BFunc {
 impl BFunc {
     /// True for comparisons (bool result).
     pub fn is_comparison(self) -> bool {
-        matches!(self, BFunc::Eq | BFunc::Ne | BFunc::Lt | BFunc::Le | BFunc::Gt | BFunc::Ge)
+        matches!(
+            self,
+            BFunc::Eq | BFunc::Ne | BFunc::Lt | BFunc::Le | BFunc::Gt | BFunc::Ge
+        )
     }
 }
 
@@ -189,7 +201,11 @@ impl EExpr {
             EExpr::Const(c) => EExpr::Const(*c),
             EExpr::Cast(e, d) => EExpr::Cast(Box::new(e.shift_inputs(by)), *d),
             EExpr::Unary(f, e) => EExpr::Unary(*f, Box::new(e.shift_inputs(by))),
-            EExpr::Binary(f, a, b) => EExpr::Binary(*f, Box::new(a.shift_inputs(by)), Box::new(b.shift_inputs(by))),
+            EExpr::Binary(f, a, b) => EExpr::Binary(
+                *f,
+                Box::new(a.shift_inputs(by)),
+                Box::new(b.shift_inputs(by)),
+            ),
             EExpr::Where(c, a, b) => EExpr::Where(
                 Box::new(c.shift_inputs(by)),
                 Box::new(a.shift_inputs(by)),
@@ -512,8 +528,16 @@ fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for k in 0..n {
-        let x = if k + a.len() >= n { a[k + a.len() - n] } else { 1 };
-        let y = if k + b.len() >= n { b[k + b.len() - n] } else { 1 };
+        let x = if k + a.len() >= n {
+            a[k + a.len() - n]
+        } else {
+            1
+        };
+        let y = if k + b.len() >= n {
+            b[k + b.len() - n]
+        } else {
+            1
+        };
         out[k] = if x == y || y == 1 {
             x
         } else if x == 1 {
@@ -525,7 +549,11 @@ fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
     Ok(out)
 }
 
-fn bview<'a, T: Element>(v: &'a ArrayViewD<'a, T>, from: &[usize], shape: &[usize]) -> Result<ArrayViewD<'a, T>, String> {
+fn bview<'a, T: Element>(
+    v: &'a ArrayViewD<'a, T>,
+    from: &[usize],
+    shape: &[usize],
+) -> Result<ArrayViewD<'a, T>, String> {
     v.broadcast(IxDyn(shape))
         .ok_or_else(|| format!("cannot broadcast block shape {from:?} to {shape:?}"))
 }
@@ -579,15 +607,17 @@ pub fn binary(f: BFunc, a: &Chunk, b: &Chunk) -> Result<Chunk, String> {
             BFunc::Pow => {
                 let mut bad = false;
                 let av0 = a.view::<T>();
-        let av = bview::<T>(&av0, &a.shape, &shape)?;
+                let av = bview::<T>(&av0, &a.shape, &shape)?;
                 let bv0 = b.view::<T>();
-        let bv = bview::<T>(&bv0, &b.shape, &shape)?;
+                let bv = bview::<T>(&bv0, &b.shape, &shape)?;
                 let c = Chunk::build::<T>(dt, &shape, |out| {
-                    Zip::from(out).and(&av).and(&bv).for_each(|o, &x, &y| match <T as Arith>::pow(x, y) {
-                        Some(v) => *o = v,
-                        None => {
-                            bad = true;
-                            *o = x
+                    Zip::from(out).and(&av).and(&bv).for_each(|o, &x, &y| {
+                        match <T as Arith>::pow(x, y) {
+                            Some(v) => *o = v,
+                            None => {
+                                bad = true;
+                                *o = x
+                            }
                         }
                     })
                 });
@@ -605,7 +635,9 @@ pub fn binary(f: BFunc, a: &Chunk, b: &Chunk) -> Result<Chunk, String> {
             BFunc::Le => map2!(DType::Bool, T, u8, &shape, a, b, |x, y| (x <= y) as u8),
             BFunc::Gt => map2!(DType::Bool, T, u8, &shape, a, b, |x, y| (x > y) as u8),
             BFunc::Ge => map2!(DType::Bool, T, u8, &shape, a, b, |x, y| (x >= y) as u8),
-            BFunc::Maximum => map2!(dt, T, T, &shape, a, b, |x, y| if is_float && <T as Arith>::is_nan(x) {
+            BFunc::Maximum => map2!(dt, T, T, &shape, a, b, |x, y| if is_float
+                && <T as Arith>::is_nan(x)
+            {
                 x
             } else if x >= y || (is_float && <T as Arith>::is_nan(y)) {
                 if <T as Arith>::is_nan(y) {
@@ -616,7 +648,9 @@ pub fn binary(f: BFunc, a: &Chunk, b: &Chunk) -> Result<Chunk, String> {
             } else {
                 y
             }),
-            BFunc::Minimum => map2!(dt, T, T, &shape, a, b, |x, y| if is_float && <T as Arith>::is_nan(x) {
+            BFunc::Minimum => map2!(dt, T, T, &shape, a, b, |x, y| if is_float
+                && <T as Arith>::is_nan(x)
+            {
                 x
             } else if x <= y || (is_float && <T as Arith>::is_nan(y)) {
                 if <T as Arith>::is_nan(y) {
@@ -639,13 +673,18 @@ pub fn unary(f: UFunc, a: &Chunk) -> Result<Chunk, String> {
         Ok(match f {
             UFunc::Neg => map1!(dt, T, T, a, |x| <T as Arith>::neg(x)),
             UFunc::Invert => map1!(dt, T, T, a, |x| <T as Arith>::not(x)),
-            UFunc::LogicalNot => map1!(dt, T, T, a, |x| <T as Arith>::bitxor(x, T::from_i128_wrapping(1))),
+            UFunc::LogicalNot => map1!(dt, T, T, a, |x| <T as Arith>::bitxor(
+                x,
+                T::from_i128_wrapping(1)
+            )),
             UFunc::Abs => map1!(dt, T, T, a, |x| <T as Arith>::abs(x)),
             UFunc::Sign => map1!(dt, T, T, a, |x| <T as Arith>::sign(x)),
             UFunc::Square => map1!(dt, T, T, a, |x| <T as Arith>::mul(x, x)),
             UFunc::IsNan => map1!(DType::Bool, T, u8, a, |x| <T as Arith>::is_nan(x) as u8),
             UFunc::IsInf => map1!(DType::Bool, T, u8, a, |x| <T as Arith>::is_inf(x) as u8),
-            UFunc::IsFinite => map1!(DType::Bool, T, u8, a, |x| (!<T as Arith>::is_nan(x) && !<T as Arith>::is_inf(x)) as u8),
+            UFunc::IsFinite => map1!(DType::Bool, T, u8, a, |x| (!<T as Arith>::is_nan(x)
+                && !<T as Arith>::is_inf(x))
+                as u8),
             other => map1!(dt, T, T, a, |x| <T as Arith>::float_fn(other, x)),
         })
     })
@@ -654,12 +693,22 @@ pub fn unary(f: UFunc, a: &Chunk) -> Result<Chunk, String> {
 /// Converts a chunk to another dtype with numpy `astype` semantics.
 pub fn cast(a: &Chunk, to: DType) -> Chunk {
     if a.dtype == to || (a.dtype == DType::Bool && matches!(to, DType::U8 | DType::I8)) {
-        return Chunk { dtype: to, shape: a.shape.clone(), data: a.data.clone() };
+        return Chunk {
+            dtype: to,
+            shape: a.shape.clone(),
+            data: a.data.clone(),
+        };
     }
     let from = a.dtype;
     with_dtype!(from, S, {
         if to == DType::Bool {
-            return map1!(DType::Bool, S, u8, a, |x| (x.to_f64() != 0.0 || S::is_nan(x)) as u8);
+            return map1!(
+                DType::Bool,
+                S,
+                u8,
+                a,
+                |x| (x.to_f64() != 0.0 || S::is_nan(x)) as u8
+            );
         }
         with_dtype!(to, D, {
             if from.is_float() && to.is_float() {
@@ -678,7 +727,11 @@ pub fn cast(a: &Chunk, to: DType) -> Chunk {
 /// A 0-d chunk holding a scalar.
 pub fn scalar_chunk(s: &Scalar) -> Chunk {
     with_dtype!(s.dtype, T, {
-        let v = if s.dtype.is_float() { T::from_f64(s.f) } else { T::from_i128_wrapping(s.i) };
+        let v = if s.dtype.is_float() {
+            T::from_f64(s.f)
+        } else {
+            T::from_i128_wrapping(s.i)
+        };
         Chunk::from_slice::<T>(s.dtype, &[], &[v])
     })
 }
@@ -687,7 +740,7 @@ pub fn scalar_chunk(s: &Scalar) -> Chunk {
 pub fn select(c: &Chunk, a: &Chunk, b: &Chunk) -> Result<Chunk, String> {
     let shape = broadcast_shape(&broadcast_shape(&c.shape, &a.shape)?, &b.shape)?;
     let cv0 = c.view::<u8>();
-        let cv = bview::<u8>(&cv0, &c.shape, &shape)?;
+    let cv = bview::<u8>(&cv0, &c.shape, &shape)?;
     let dt = a.dtype;
     with_dtype!(dt, T, {
         let av0 = a.view::<T>();
@@ -695,7 +748,11 @@ pub fn select(c: &Chunk, a: &Chunk, b: &Chunk) -> Result<Chunk, String> {
         let bv0 = b.view::<T>();
         let bv = bview::<T>(&bv0, &b.shape, &shape)?;
         Ok(Chunk::build::<T>(dt, &shape, |out| {
-            Zip::from(out).and(&cv).and(&av).and(&bv).for_each(|o, &c, &x, &y| *o = if c != 0 { x } else { y })
+            Zip::from(out)
+                .and(&cv)
+                .and(&av)
+                .and(&bv)
+                .for_each(|o, &c, &x, &y| *o = if c != 0 { x } else { y })
         }))
     })
 }
@@ -707,8 +764,8 @@ pub fn broadcast_to(c: Chunk, shape: &[usize]) -> Result<Chunk, String> {
     }
     let dt = c.dtype;
     with_dtype!(dt, T, {
-        let v0 = &c.view::<T>();
-        let v = bview::<T>(&v0, &&c.shape, shape)?;
+        let v0 = c.view::<T>();
+        let v = bview::<T>(&v0, &c.shape, shape)?;
         Ok(Chunk::build::<T>(dt, shape, |mut out| out.assign(&v)))
     })
 }
@@ -734,12 +791,12 @@ mod tests {
 
     #[test]
     fn python_floor_semantics() {
-        assert_eq!(i32::floordiv(-7, 2), -4);
-        assert_eq!(i32::rem(-7, 2), 1);
-        assert_eq!(i32::rem(7, -2), -1);
-        assert_eq!(i32::floordiv(7, 0), 0);
-        assert_eq!(i32::rem(7, 0), 0);
-        assert_eq!(i8::floordiv(i8::MIN, -1), i8::MIN);
+        assert_eq!(<i32 as Arith>::floordiv(-7, 2), -4);
+        assert_eq!(<i32 as Arith>::rem(-7, 2), 1);
+        assert_eq!(<i32 as Arith>::rem(7, -2), -1);
+        assert_eq!(<i32 as Arith>::floordiv(7, 0), 0);
+        assert_eq!(<i32 as Arith>::rem(7, 0), 0);
+        assert_eq!(<i8 as Arith>::floordiv(i8::MIN, -1), i8::MIN);
         assert_eq!(py_divmod(-7.0, 2.0), (-4.0, 1.0));
         assert_eq!(py_divmod(7.5, -2.0), (-4.0, -0.5));
         assert!(py_divmod(1.0, 0.0).0.is_infinite());
@@ -747,10 +804,10 @@ mod tests {
 
     #[test]
     fn wrapping_and_pow() {
-        assert_eq!(u8::add(255, 1), 0);
-        assert_eq!(i32::pow(3, 4), Some(81));
-        assert_eq!(i32::pow(3, -1), None);
-        assert_eq!(u8::pow(2, 9), Some(0));
+        assert_eq!(<u8 as Arith>::add(255, 1), 0);
+        assert_eq!(<i32 as Arith>::pow(3, 4), Some(81));
+        assert_eq!(<i32 as Arith>::pow(3, -1), None);
+        assert_eq!(<u8 as Arith>::pow(2, 9), Some(0));
     }
 
     #[test]

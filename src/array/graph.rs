@@ -6,10 +6,10 @@
 //! while scheduling. `Op` is generic over how it refers to its inputs: handles in the user's
 //! graph, plan indices in the [`Plan`](crate::runtime::plan::Plan) sent to workers.
 
+use super::chunk::Chunk;
 use super::chunks::ChunkGrid;
 use super::dtype::DType;
 use super::elementwise::EExpr;
-use super::chunk::Chunk;
 use super::reduce::ReduceFunc;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,7 +39,12 @@ fn next_id() -> u64 {
 impl DArray {
     /// Wraps a new node.
     pub(crate) fn new(dtype: DType, grid: ChunkGrid, op: Op<DArray>) -> DArray {
-        DArray(Arc::new(Node { id: next_id(), dtype, grid, op }))
+        DArray(Arc::new(Node {
+            id: next_id(),
+            dtype,
+            grid,
+            op,
+        }))
     }
 
     /// The node behind the handle.
@@ -173,7 +178,10 @@ pub enum Op<I> {
     /// Data held by the caller (a `.npy` file, an `ndarray`), cut into blocks on demand.
     Local(#[serde(skip)] Option<Arc<Chunk>>),
     /// Chunks already held by workers from an earlier `persist`.
-    Persisted(#[serde(skip)] Option<Arc<crate::runtime::client::PersistHandle>>, PersistedKey),
+    Persisted(
+        #[serde(skip)] Option<Arc<crate::runtime::client::PersistHandle>>,
+        PersistedKey,
+    ),
     /// A fused elementwise expression over inputs broadcast to this node's grid.
     Elementwise {
         /// Inputs, referenced by `EExpr::Input(k)`.
@@ -282,7 +290,9 @@ impl<I> Op<I> {
     pub fn inputs(&self) -> Vec<&I> {
         match self {
             Op::Generate(_) | Op::Local(_) | Op::Persisted(..) => vec![],
-            Op::Elementwise { inputs, .. } | Op::Concatenate { inputs, .. } => inputs.iter().collect(),
+            Op::Elementwise { inputs, .. } | Op::Concatenate { inputs, .. } => {
+                inputs.iter().collect()
+            }
             Op::Slice { input, .. }
             | Op::Transpose { input, .. }
             | Op::Reshape { input }
@@ -299,20 +309,46 @@ impl<I> Op<I> {
             Op::Generate(g) => Op::Generate(g.clone()),
             Op::Local(c) => Op::Local(c.clone()),
             Op::Persisted(h, k) => Op::Persisted(h.clone(), *k),
-            Op::Elementwise { inputs, expr } => Op::Elementwise { inputs: inputs.iter().map(f).collect(), expr: expr.clone() },
-            Op::Slice { input, picks } => Op::Slice { input: f(input), picks: picks.clone() },
-            Op::Transpose { input, perm } => Op::Transpose { input: f(input), perm: perm.clone() },
+            Op::Elementwise { inputs, expr } => Op::Elementwise {
+                inputs: inputs.iter().map(f).collect(),
+                expr: expr.clone(),
+            },
+            Op::Slice { input, picks } => Op::Slice {
+                input: f(input),
+                picks: picks.clone(),
+            },
+            Op::Transpose { input, perm } => Op::Transpose {
+                input: f(input),
+                perm: perm.clone(),
+            },
             Op::Reshape { input } => Op::Reshape { input: f(input) },
             Op::Rechunk { input } => Op::Rechunk { input: f(input) },
-            Op::Concatenate { inputs, axis } => Op::Concatenate { inputs: inputs.iter().map(f).collect(), axis: *axis },
-            Op::ReducePartial { input, axes, func } => Op::ReducePartial { input: f(input), axes: axes.clone(), func: *func },
-            Op::ReduceCombine { input, axes, factor, func } => Op::ReduceCombine {
+            Op::Concatenate { inputs, axis } => Op::Concatenate {
+                inputs: inputs.iter().map(f).collect(),
+                axis: *axis,
+            },
+            Op::ReducePartial { input, axes, func } => Op::ReducePartial {
+                input: f(input),
+                axes: axes.clone(),
+                func: *func,
+            },
+            Op::ReduceCombine {
+                input,
+                axes,
+                factor,
+                func,
+            } => Op::ReduceCombine {
                 input: f(input),
                 axes: axes.clone(),
                 factor: factor.clone(),
                 func: *func,
             },
-            Op::ReduceFinal { input, axes, func, keepdims } => Op::ReduceFinal {
+            Op::ReduceFinal {
+                input,
+                axes,
+                func,
+                keepdims,
+            } => Op::ReduceFinal {
                 input: f(input),
                 axes: axes.clone(),
                 func: *func,

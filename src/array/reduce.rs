@@ -71,7 +71,12 @@ impl ReduceFunc {
             "all" if !skipna => ReduceKind::All,
             _ => return None,
         };
-        Some(ReduceFunc { kind, skipna: skipna && input.is_float(), ddof: 0.0, input })
+        Some(ReduceFunc {
+            kind,
+            skipna: skipna && input.is_float(),
+            ddof: 0.0,
+            input,
+        })
     }
 
     /// numpy's result dtype.
@@ -131,11 +136,16 @@ pub fn partial(func: &ReduceFunc, block: &Chunk, axes: &[usize]) -> Chunk {
         let pv = v.permuted_axes(IxDyn(&perm));
         let std = pv.as_standard_layout();
         let flat = std.as_slice().unwrap_or(&[]);
-        let rows: Vec<&[T]> = if inner == 0 { vec![&[][..]; outer] } else { flat.chunks(inner).collect() };
+        let rows: Vec<&[T]> = if inner == 0 {
+            vec![&[][..]; outer]
+        } else {
+            flat.chunks(inner).collect()
+        };
         let minmax_kind = matches!(func.kind, ReduceKind::Min | ReduceKind::Max);
         match sdt {
             DType::F64 if !minmax_kind => {
-                let vals: Vec<[f64; 3]> = map_rows(&rows, |r| row_f64(func, r), |a, b| combine_f64(func, a, b));
+                let vals: Vec<[f64; 3]> =
+                    map_rows(&rows, |r| row_f64(func, r), |a, b| combine_f64(func, a, b));
                 Chunk::build::<f64>(DType::F64, &full_shape, |out| {
                     let o = out.into_slice().unwrap_or(&mut []);
                     for (i, s) in vals.iter().enumerate() {
@@ -146,7 +156,8 @@ pub fn partial(func: &ReduceFunc, block: &Chunk, axes: &[usize]) -> Chunk {
                 })
             }
             DType::U64 if func.kind == ReduceKind::Sum || func.kind == ReduceKind::Prod => {
-                let vals: Vec<u64> = map_rows(&rows, |r| row_u64(func, r), |a, b| combine_u64(func, a, b));
+                let vals: Vec<u64> =
+                    map_rows(&rows, |r| row_u64(func, r), |a, b| combine_u64(func, a, b));
                 Chunk::build::<u64>(DType::U64, &full_shape, |out| {
                     let o = out.into_slice().unwrap_or(&mut []);
                     o.copy_from_slice(&vals);
@@ -158,7 +169,11 @@ pub fn partial(func: &ReduceFunc, block: &Chunk, axes: &[usize]) -> Chunk {
                     &rows,
                     |r: &[T]| {
                         let truthy = |x: &T| x.to_f64() != 0.0 || <T as Arith>::is_nan(*x);
-                        (if any { r.iter().any(truthy) } else { r.iter().all(truthy) }) as u8
+                        (if any {
+                            r.iter().any(truthy)
+                        } else {
+                            r.iter().all(truthy)
+                        }) as u8
                     },
                     |a, b| if any { a | b } else { a & b },
                 );
@@ -173,7 +188,10 @@ pub fn partial(func: &ReduceFunc, block: &Chunk, axes: &[usize]) -> Chunk {
                 let skip = func.skipna;
                 let vals: Vec<Option<T>> = map_rows(
                     &rows,
-                    |r: &[T]| r.iter().fold(None, |acc, &x| minmax(is_min, skip, acc, Some(x))),
+                    |r: &[T]| {
+                        r.iter()
+                            .fold(None, |acc, &x| minmax(is_min, skip, acc, Some(x)))
+                    },
                     |a, b| minmax(is_min, skip, a, b),
                 );
                 Chunk::build::<T>(block.dtype, &full_shape, |out| {
@@ -229,15 +247,23 @@ fn minmax<T: Arith>(is_min: bool, skipna: bool, a: Option<T>, b: Option<T>) -> O
                     y
                 });
             }
-            Some(if (is_min && y < x) || (!is_min && y > x) { y } else { x })
+            Some(if (is_min && y < x) || (!is_min && y > x) {
+                y
+            } else {
+                x
+            })
         }
     }
 }
 
 fn row_u64<T: Element>(func: &ReduceFunc, r: &[T]) -> u64 {
     match func.kind {
-        ReduceKind::Prod => r.iter().fold(1u64, |acc, &x| acc.wrapping_mul(x.to_i128() as u64)),
-        _ => r.iter().fold(0u64, |acc, &x| acc.wrapping_add(x.to_i128() as u64)),
+        ReduceKind::Prod => r
+            .iter()
+            .fold(1u64, |acc, &x| acc.wrapping_mul(x.to_i128() as u64)),
+        _ => r
+            .iter()
+            .fold(0u64, |acc, &x| acc.wrapping_add(x.to_i128() as u64)),
     }
 }
 
@@ -325,12 +351,17 @@ fn combine_f64(func: &ReduceFunc, a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
             }
             let n = na + nb;
             let delta = b[1] - a[1];
-            [n, a[1] + delta * nb / n, a[2] + b[2] + delta * delta * na * nb / n]
+            [
+                n,
+                a[1] + delta * nb / n,
+                a[2] + b[2] + delta * delta * na * nb / n,
+            ]
         }
     }
 }
 
 /// Combines partial states of equal shape, in the order given.
+#[allow(clippy::needless_range_loop)]
 pub fn combine(func: &ReduceFunc, states: &[Chunk]) -> Result<Chunk, String> {
     let first = states.first().ok_or("internal: combine of no states")?;
     let shape = first.shape.clone();
@@ -362,25 +393,33 @@ pub fn combine(func: &ReduceFunc, states: &[Chunk]) -> Result<Chunk, String> {
                 }
             }
         }),
-        DType::U64 if matches!(func.kind, ReduceKind::Sum | ReduceKind::Prod) => Chunk::build::<u64>(DType::U64, &shape, |out| {
-            let o = out.into_slice().unwrap_or(&mut []);
-            for i in 0..outer {
-                o[i] = states[1..].iter().fold(first.data.typed::<u64>()[i], |acc, s| combine_u64(func, acc, s.data.typed::<u64>()[i]));
-            }
-        }),
+        DType::U64 if matches!(func.kind, ReduceKind::Sum | ReduceKind::Prod) => {
+            Chunk::build::<u64>(DType::U64, &shape, |out| {
+                let o = out.into_slice().unwrap_or(&mut []);
+                for i in 0..outer {
+                    o[i] = states[1..]
+                        .iter()
+                        .fold(first.data.typed::<u64>()[i], |acc, s| {
+                            combine_u64(func, acc, s.data.typed::<u64>()[i])
+                        });
+                }
+            })
+        }
         DType::Bool if !minmax_kind => {
             let any = func.kind == ReduceKind::Any;
             Chunk::build::<u8>(DType::Bool, &shape, |out| {
                 let o = out.into_slice().unwrap_or(&mut []);
                 for i in 0..outer {
-                    o[i] = states[1..].iter().fold(first.data.typed::<u8>()[i], |acc, s| {
-                        let v = s.data.typed::<u8>()[i];
-                        if any {
-                            acc | v
-                        } else {
-                            acc & v
-                        }
-                    });
+                    o[i] = states[1..]
+                        .iter()
+                        .fold(first.data.typed::<u8>()[i], |acc, s| {
+                            let v = s.data.typed::<u8>()[i];
+                            if any {
+                                acc | v
+                            } else {
+                                acc & v
+                            }
+                        });
                 }
             })
         }
@@ -389,10 +428,12 @@ pub fn combine(func: &ReduceFunc, states: &[Chunk]) -> Result<Chunk, String> {
             Chunk::build::<T>(dt, &shape, |out| {
                 let o = out.into_slice().unwrap_or(&mut []);
                 for i in 0..outer {
-                    o[i] = states[1..]
-                        .iter()
-                        .fold(Some(first.data.typed::<T>()[i]), |acc, s| minmax(is_min, func.skipna, acc, Some(s.data.typed::<T>()[i])))
-                        .unwrap_or_else(|| T::from_f64(f64::NAN));
+                    let mut acc = first.data.typed::<T>()[i];
+                    for st in &states[1..] {
+                        let x = st.data.typed::<T>()[i];
+                        acc = minmax(is_min, func.skipna, Some(acc), Some(x)).unwrap_or(acc);
+                    }
+                    o[i] = acc;
                 }
             })
         }),
@@ -403,20 +444,29 @@ pub fn combine(func: &ReduceFunc, states: &[Chunk]) -> Result<Chunk, String> {
 pub fn finalize(func: &ReduceFunc, state: &Chunk, out_shape: &[usize]) -> Result<Chunk, String> {
     let outer: usize = state.shape.iter().skip(1).product();
     if out_shape.iter().product::<usize>() != outer {
-        return Err(format!("internal: state of shape {:?} for result block {:?}", state.shape, out_shape));
+        return Err(format!(
+            "internal: state of shape {:?} for result block {:?}",
+            state.shape, out_shape
+        ));
     }
     let rdt = func.result_dtype();
     Ok(match func.kind {
         ReduceKind::Min | ReduceKind::Max => state.reshaped(out_shape.to_vec()),
         ReduceKind::Sum | ReduceKind::Prod if !func.input.is_float() => {
             let bits = state.data.typed::<u64>();
-            with_dtype!(rdt, R, { Chunk::build::<R>(rdt, out_shape, |out| {
-                for (o, &b) in out.into_iter().zip(bits) {
-                    *o = R::from_i128_wrapping(b as i128);
-                }
-            }) })
+            with_dtype!(rdt, R, {
+                Chunk::build::<R>(rdt, out_shape, |out| {
+                    for (o, &b) in out.into_iter().zip(bits) {
+                        *o = R::from_i128_wrapping(b as i128);
+                    }
+                })
+            })
         }
-        ReduceKind::Sum | ReduceKind::Prod | ReduceKind::Mean | ReduceKind::Var | ReduceKind::Std => {
+        ReduceKind::Sum
+        | ReduceKind::Prod
+        | ReduceKind::Mean
+        | ReduceKind::Var
+        | ReduceKind::Std => {
             let d = state.data.typed::<f64>();
             let value = |i: usize| -> f64 {
                 match func.kind {
@@ -425,7 +475,11 @@ pub fn finalize(func: &ReduceFunc, state: &Chunk, out_shape: &[usize]) -> Result
                     _ => {
                         let n = d[i];
                         let dof = (n - func.ddof).max(0.0);
-                        let var = if n == 0.0 { f64::NAN } else { d[2 * outer + i] / dof };
+                        let var = if n == 0.0 {
+                            f64::NAN
+                        } else {
+                            d[2 * outer + i] / dof
+                        };
                         if func.kind == ReduceKind::Std {
                             var.sqrt()
                         } else {
@@ -434,18 +488,25 @@ pub fn finalize(func: &ReduceFunc, state: &Chunk, out_shape: &[usize]) -> Result
                     }
                 }
             };
-            with_dtype!(rdt, R, { Chunk::build::<R>(rdt, out_shape, |out| {
-                for (i, o) in out.into_iter().enumerate() {
-                    *o = R::from_f64(value(i));
-                }
-            }) })
+            with_dtype!(rdt, R, {
+                Chunk::build::<R>(rdt, out_shape, |out| {
+                    for (i, o) in out.into_iter().enumerate() {
+                        *o = R::from_f64(value(i));
+                    }
+                })
+            })
         }
         _ => state.reshaped(out_shape.to_vec()),
     })
 }
 
 /// Reduces a block completely along `axes`, for tests: partial + finalize.
-pub fn reduce_block(func: &ReduceFunc, block: &Chunk, axes: &[usize], keepdims: bool) -> Result<Chunk, String> {
+pub fn reduce_block(
+    func: &ReduceFunc,
+    block: &Chunk,
+    axes: &[usize],
+    keepdims: bool,
+) -> Result<Chunk, String> {
     let st = partial(func, block, axes);
     let mut shape: Vec<usize> = Vec::new();
     for (a, &n) in block.shape.iter().enumerate() {
@@ -471,10 +532,27 @@ mod tests {
     #[test]
     fn sums_and_means() {
         let c = Chunk::from_slice::<f64>(DType::F64, &[2, 3], &[1., 2., 3., 4., 5., 6.]);
-        assert_eq!(reduce_block(&f("sum", DType::F64), &c, &[0, 1], false).unwrap().to_f64_vec(), vec![21.0]);
-        assert_eq!(reduce_block(&f("sum", DType::F64), &c, &[0], false).unwrap().to_f64_vec(), vec![5., 7., 9.]);
-        assert_eq!(reduce_block(&f("mean", DType::F64), &c, &[1], false).unwrap().to_f64_vec(), vec![2., 5.]);
-        let v = reduce_block(&f("var", DType::F64), &c, &[0, 1], false).unwrap().to_f64_vec()[0];
+        assert_eq!(
+            reduce_block(&f("sum", DType::F64), &c, &[0, 1], false)
+                .unwrap()
+                .to_f64_vec(),
+            vec![21.0]
+        );
+        assert_eq!(
+            reduce_block(&f("sum", DType::F64), &c, &[0], false)
+                .unwrap()
+                .to_f64_vec(),
+            vec![5., 7., 9.]
+        );
+        assert_eq!(
+            reduce_block(&f("mean", DType::F64), &c, &[1], false)
+                .unwrap()
+                .to_f64_vec(),
+            vec![2., 5.]
+        );
+        let v = reduce_block(&f("var", DType::F64), &c, &[0, 1], false)
+            .unwrap()
+            .to_f64_vec()[0];
         assert!((v - 35.0 / 12.0).abs() < 1e-12);
     }
 
@@ -494,9 +572,22 @@ mod tests {
     #[test]
     fn nan_handling() {
         let c = Chunk::from_slice::<f64>(DType::F64, &[3], &[1., f64::NAN, 3.]);
-        assert!(reduce_block(&f("max", DType::F64), &c, &[0], false).unwrap().to_f64_vec()[0].is_nan());
-        assert_eq!(reduce_block(&f("nanmax", DType::F64), &c, &[0], false).unwrap().to_f64_vec(), vec![3.0]);
-        assert_eq!(reduce_block(&f("nanmean", DType::F64), &c, &[0], false).unwrap().to_f64_vec(), vec![2.0]);
+        assert!(reduce_block(&f("max", DType::F64), &c, &[0], false)
+            .unwrap()
+            .to_f64_vec()[0]
+            .is_nan());
+        assert_eq!(
+            reduce_block(&f("nanmax", DType::F64), &c, &[0], false)
+                .unwrap()
+                .to_f64_vec(),
+            vec![3.0]
+        );
+        assert_eq!(
+            reduce_block(&f("nanmean", DType::F64), &c, &[0], false)
+                .unwrap()
+                .to_f64_vec(),
+            vec![2.0]
+        );
     }
 
     #[test]

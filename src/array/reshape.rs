@@ -19,22 +19,36 @@ fn gcd(a: usize, b: usize) -> usize {
 }
 
 /// Resolves a `-1` in a requested shape and checks the size.
-pub fn resolve_shape(size: usize, in_shape: &[usize], want: &[i64]) -> Result<Vec<usize>, ArrayError> {
+pub fn resolve_shape(
+    size: usize,
+    in_shape: &[usize],
+    want: &[i64],
+) -> Result<Vec<usize>, ArrayError> {
     let unknown = want.iter().filter(|&&d| d == -1).count();
     if unknown > 1 {
-        return Err(ArrayError::Shape("can only specify one unknown dimension".into()));
+        return Err(ArrayError::Shape(
+            "can only specify one unknown dimension".into(),
+        ));
     }
     if let Some(&d) = want.iter().find(|&&d| d < -1) {
-        return Err(ArrayError::Shape(format!("negative dimensions not allowed in reshape, got {d}")));
+        return Err(ArrayError::Shape(format!(
+            "negative dimensions not allowed in reshape, got {d}"
+        )));
     }
-    let known: usize = want.iter().filter(|&&d| d != -1).map(|&d| d as usize).product();
+    let known: usize = want
+        .iter()
+        .filter(|&&d| d != -1)
+        .map(|&d| d as usize)
+        .product();
     let out: Vec<usize> = if unknown == 1 {
-        if known == 0 || size % known != 0 {
+        if known == 0 || !size.is_multiple_of(known) {
             return Err(ArrayError::Shape(format!(
                 "cannot reshape array of size {size} (shape {in_shape:?}) into shape {want:?}"
             )));
         }
-        want.iter().map(|&d| if d == -1 { size / known } else { d as usize }).collect()
+        want.iter()
+            .map(|&d| if d == -1 { size / known } else { d as usize })
+            .collect()
     } else {
         want.iter().map(|&d| d as usize).collect()
     };
@@ -48,7 +62,11 @@ pub fn resolve_shape(size: usize, in_shape: &[usize], want: &[i64]) -> Result<Ve
 
 /// Given input shape and chunks and the output shape, the input chunks to rechunk to and
 /// the output chunks, such that block `b` of the former is block `b` of the latter.
-pub fn plan(in_shape: &[usize], in_chunks: &[Vec<usize>], out_shape: &[usize]) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
+pub fn plan(
+    in_shape: &[usize],
+    in_chunks: &[Vec<usize>],
+    out_shape: &[usize],
+) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
     let size: usize = in_shape.iter().product();
     if size == 0 {
         let whole = |s: &[usize]| s.iter().map(|&n| vec![n]).collect::<Vec<_>>();
@@ -57,7 +75,9 @@ pub fn plan(in_shape: &[usize], in_chunks: &[Vec<usize>], out_shape: &[usize]) -
     let mut new_in: Vec<Vec<usize>> = in_shape.iter().map(|_| vec![1]).collect();
     let mut new_out: Vec<Vec<usize>> = out_shape.iter().map(|_| vec![1]).collect();
     let in_axes: Vec<usize> = (0..in_shape.len()).filter(|&a| in_shape[a] != 1).collect();
-    let out_axes: Vec<usize> = (0..out_shape.len()).filter(|&a| out_shape[a] != 1).collect();
+    let out_axes: Vec<usize> = (0..out_shape.len())
+        .filter(|&a| out_shape[a] != 1)
+        .collect();
     let (mut i, mut j) = (0, 0);
     while i < in_axes.len() && j < out_axes.len() {
         let (i0, j0) = (i, j);
@@ -80,7 +100,7 @@ pub fn plan(in_shape: &[usize], in_chunks: &[Vec<usize>], out_shape: &[usize]) -
         let rest_out: usize = out_axes[j0 + 1..j].iter().map(|&a| out_shape[a]).product();
         let lcm = rest_in / gcd(rest_in, rest_out) * rest_out;
         let unit = lcm / rest_in; // input-lead elements per aligned unit
-        // Round the input block boundaries of the lead axis to multiples of `unit`.
+                                  // Round the input block boundaries of the lead axis to multiples of `unit`.
         let len = in_shape[lead_in];
         let mut bounds = vec![0usize];
         let mut acc = 0;
@@ -95,7 +115,10 @@ pub fn plan(in_shape: &[usize], in_chunks: &[Vec<usize>], out_shape: &[usize]) -
             bounds.push(len);
         }
         let lead_chunks: Vec<usize> = bounds.windows(2).map(|w| w[1] - w[0]).collect();
-        new_out[lead_out] = lead_chunks.iter().map(|&c| c * rest_in / rest_out).collect();
+        new_out[lead_out] = lead_chunks
+            .iter()
+            .map(|&c| c * rest_in / rest_out)
+            .collect();
         new_in[lead_in] = lead_chunks;
         for &a in &in_axes[i0 + 1..i] {
             new_in[a] = vec![in_shape[a]];
@@ -132,10 +155,21 @@ mod tests {
 
     #[test]
     fn dask_release_note_case() {
-        let chunks: Vec<Vec<usize>> = vec![vec![2], vec![2, 1], vec![2, 2], vec![2, 2, 1], vec![2, 2, 2]];
+        let chunks: Vec<Vec<usize>> = vec![
+            vec![2],
+            vec![2, 1],
+            vec![2, 2],
+            vec![2, 2, 1],
+            vec![2, 2, 2],
+        ];
         let (i, o) = plan(&[2, 3, 4, 5, 6], &chunks, &[6, 2, 2, 30, 1]);
         assert_eq!(blocks(&i), blocks(&o));
-        assert_eq!(o.iter().map(|c| c.iter().sum::<usize>()).collect::<Vec<_>>(), vec![6, 2, 2, 30, 1]);
+        assert_eq!(
+            o.iter()
+                .map(|c| c.iter().sum::<usize>())
+                .collect::<Vec<_>>(),
+            vec![6, 2, 2, 30, 1]
+        );
     }
 
     #[test]

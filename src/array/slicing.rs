@@ -20,7 +20,12 @@ pub enum Index {
 }
 
 /// Python's `slice.indices(len)`: normalised `(start, stop, step)` and the element count.
-pub fn slice_indices(len: usize, start: Option<i64>, stop: Option<i64>, step: Option<i64>) -> Result<(i64, i64, i64, usize), ArrayError> {
+pub fn slice_indices(
+    len: usize,
+    start: Option<i64>,
+    stop: Option<i64>,
+    step: Option<i64>,
+) -> Result<(i64, i64, i64, usize), ArrayError> {
     let n = len as i64;
     let step = step.unwrap_or(1);
     if step == 0 {
@@ -29,9 +34,15 @@ pub fn slice_indices(len: usize, start: Option<i64>, stop: Option<i64>, step: Op
     let clamp = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
     let norm = |v: i64| if v < 0 { v + n } else { v };
     let (start, stop) = if step > 0 {
-        (start.map(|s| clamp(norm(s), 0, n)).unwrap_or(0), stop.map(|s| clamp(norm(s), 0, n)).unwrap_or(n))
+        (
+            start.map(|s| clamp(norm(s), 0, n)).unwrap_or(0),
+            stop.map(|s| clamp(norm(s), 0, n)).unwrap_or(n),
+        )
     } else {
-        (start.map(|s| clamp(norm(s), -1, n - 1)).unwrap_or(n - 1), stop.map(|s| clamp(norm(s), -1, n - 1)).unwrap_or(-1))
+        (
+            start.map(|s| clamp(norm(s), -1, n - 1)).unwrap_or(n - 1),
+            stop.map(|s| clamp(norm(s), -1, n - 1)).unwrap_or(-1),
+        )
     };
     let count = if step > 0 {
         if stop > start {
@@ -51,7 +62,12 @@ pub fn slice_indices(len: usize, start: Option<i64>, stop: Option<i64>, step: Op
 /// output order.
 fn range_pieces(offsets: &[usize], start: i64, step: i64, count: usize) -> Vec<RangePiece> {
     if count == 0 {
-        return vec![RangePiece { block: 0, start: 0, step: 1, len: 0 }];
+        return vec![RangePiece {
+            block: 0,
+            start: 0,
+            step: 1,
+            len: 0,
+        }];
     }
     let nblocks = offsets.len() - 1;
     let last = start + (count as i64 - 1) * step;
@@ -60,11 +76,20 @@ fn range_pieces(offsets: &[usize], start: i64, step: i64, count: usize) -> Vec<R
     if step > 0 {
         for b in block_of(start)..=block_of(last).min(nblocks - 1) {
             let (lo, hi) = (offsets[b] as i64, offsets[b + 1] as i64);
-            let first = if start >= lo { start } else { start + (lo - start + step - 1) / step * step };
+            let first = if start >= lo {
+                start
+            } else {
+                start + (lo - start + step - 1) / step * step
+            };
             let end = hi.min(last + 1);
             if first < end {
                 let len = ((end - first + step - 1) / step) as usize;
-                pieces.push(RangePiece { block: b, start: (first - lo) as usize, step: step as isize, len });
+                pieces.push(RangePiece {
+                    block: b,
+                    start: (first - lo) as usize,
+                    step: step as isize,
+                    len,
+                });
             }
         }
     } else {
@@ -72,11 +97,20 @@ fn range_pieces(offsets: &[usize], start: i64, step: i64, count: usize) -> Vec<R
         let (bstart, blast) = (block_of(start), block_of(last));
         for b in (blast..=bstart.min(nblocks - 1)).rev() {
             let (lo, hi) = (offsets[b] as i64, offsets[b + 1] as i64);
-            let first = if start <= hi - 1 { start } else { start - (start - (hi - 1) + s - 1) / s * s };
+            let first = if start < hi {
+                start
+            } else {
+                start - (start - (hi - 1) + s - 1) / s * s
+            };
             let lower = lo.max(last);
             if first >= lower {
                 let len = ((first - lower) / s + 1) as usize;
-                pieces.push(RangePiece { block: b, start: (first - lo) as usize, step: step as isize, len });
+                pieces.push(RangePiece {
+                    block: b,
+                    start: (first - lo) as usize,
+                    step: step as isize,
+                    len,
+                });
             }
         }
     }
@@ -87,11 +121,19 @@ fn range_pieces(offsets: &[usize], start: i64, step: i64, count: usize) -> Vec<R
 pub fn plan(grid: &ChunkGrid, items: &[Index]) -> Result<(Vec<AxisPick>, ChunkGrid), ArrayError> {
     let shape = grid.shape();
     let ndim = shape.len();
-    let ellipses = items.iter().filter(|i| matches!(i, Index::Ellipsis)).count();
+    let ellipses = items
+        .iter()
+        .filter(|i| matches!(i, Index::Ellipsis))
+        .count();
     if ellipses > 1 {
-        return Err(ArrayError::Invalid("an index can only have a single ellipsis ('...')".into()));
+        return Err(ArrayError::Invalid(
+            "an index can only have a single ellipsis ('...')".into(),
+        ));
     }
-    let consuming = items.iter().filter(|i| matches!(i, Index::Int(_) | Index::Slice(..))).count();
+    let consuming = items
+        .iter()
+        .filter(|i| matches!(i, Index::Int(_) | Index::Slice(..)))
+        .count();
     if consuming > ndim {
         return Err(ArrayError::Invalid(format!(
             "too many indices for array: array is {ndim}-dimensional, but {consuming} were indexed"
@@ -125,11 +167,18 @@ pub fn plan(grid: &ChunkGrid, items: &[Index]) -> Result<(Vec<AxisPick>, ChunkGr
                 let len = shape[axis];
                 let p = if i < 0 { i + len as i64 } else { i };
                 if p < 0 || p >= len as i64 {
-                    return Err(ArrayError::IndexOutOfRange { index: i, axis, len });
+                    return Err(ArrayError::IndexOutOfRange {
+                        index: i,
+                        axis,
+                        len,
+                    });
                 }
                 let offs = grid.axis_offsets(axis);
                 let block = offs[1..].partition_point(|&end| end as i64 <= p);
-                picks.push(AxisPick::Index { block, local: p as usize - offs[block] });
+                picks.push(AxisPick::Index {
+                    block,
+                    local: p as usize - offs[block],
+                });
                 axis += 1;
             }
             Index::Slice(a, b, c) => {
@@ -160,7 +209,11 @@ pub fn source_block(picks: &[AxisPick], out_idx: &[usize]) -> (Vec<usize>, Vec<L
             AxisPick::Range(pieces) => {
                 let piece = &pieces[out_idx[o]];
                 in_idx.push(piece.block);
-                local.push(LocalPick::Range { start: piece.start, step: piece.step, len: piece.len });
+                local.push(LocalPick::Range {
+                    start: piece.start,
+                    step: piece.step,
+                    len: piece.len,
+                });
                 o += 1;
             }
             AxisPick::NewAxis => {
@@ -194,7 +247,13 @@ pub enum LocalPick {
 mod tests {
     use super::*;
 
-    fn sel(len: usize, chunks: Vec<usize>, a: Option<i64>, b: Option<i64>, c: Option<i64>) -> (Vec<usize>, Vec<usize>) {
+    fn sel(
+        len: usize,
+        chunks: Vec<usize>,
+        a: Option<i64>,
+        b: Option<i64>,
+        c: Option<i64>,
+    ) -> (Vec<usize>, Vec<usize>) {
         let g = ChunkGrid::new(vec![chunks]);
         let (picks, out) = plan(&g, &[Index::Slice(a, b, c)]).unwrap();
         assert_eq!(out.shape()[0], slice_indices(len, a, b, c).unwrap().3);

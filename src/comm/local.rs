@@ -42,17 +42,25 @@ impl Transport for LocalTransport {
         self.peers.len()
     }
 
-    fn send(&self, to: Rank, header: Vec<u8>, payload: Option<Arc<Payload>>) -> Result<(), CommError> {
-        let peer = self
-            .peers
-            .get(to.index())
-            .ok_or_else(|| CommError::Closed(format!("no rank {to} in a group of {}", self.peers.len())))?;
+    fn send(
+        &self,
+        to: Rank,
+        header: Vec<u8>,
+        payload: Option<Arc<Payload>>,
+    ) -> Result<(), CommError> {
+        let peer = self.peers.get(to.index()).ok_or_else(|| {
+            CommError::Closed(format!("no rank {to} in a group of {}", self.peers.len()))
+        })?;
         CommStats::add(&self.stats.messages_sent, 1);
         if let Some(p) = &payload {
             CommStats::add(&self.stats.payload_bytes_sent, p.len() as u64);
         }
-        peer.send(Envelope { from: self.rank, header, payload })
-            .map_err(|_| CommError::Closed(format!("rank {to} has exited")))
+        peer.send(Envelope {
+            from: self.rank,
+            header,
+            payload,
+        })
+        .map_err(|_| CommError::Closed(format!("rank {to} has exited")))
     }
 
     fn recv(&self) -> Result<Envelope, CommError> {
@@ -71,7 +79,9 @@ impl Transport for LocalTransport {
                 Ok(Some(env))
             }
             Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(CommError::Closed("every peer has exited".into())),
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(CommError::Closed("every peer has exited".into()))
+            }
         }
     }
 
@@ -82,7 +92,9 @@ impl Transport for LocalTransport {
                 Ok(Some(env))
             }
             Err(TryRecvError::Empty) => Ok(None),
-            Err(TryRecvError::Disconnected) => Err(CommError::Closed("every peer has exited".into())),
+            Err(TryRecvError::Disconnected) => {
+                Err(CommError::Closed("every peer has exited".into()))
+            }
         }
     }
 

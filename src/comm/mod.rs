@@ -95,7 +95,12 @@ pub trait Transport: Send {
     /// Number of ranks, scheduler included.
     fn size(&self) -> usize;
     /// Queues a message. The payload is sent straight from its buffer.
-    fn send(&self, to: Rank, header: Vec<u8>, payload: Option<Arc<Payload>>) -> Result<(), CommError>;
+    fn send(
+        &self,
+        to: Rank,
+        header: Vec<u8>,
+        payload: Option<Arc<Payload>>,
+    ) -> Result<(), CommError>;
     /// Waits for the next message from any rank.
     fn recv(&self) -> Result<Envelope, CommError>;
     /// Waits at most `timeout` for the next message.

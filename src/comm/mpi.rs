@@ -75,9 +75,17 @@ pub fn launched_under_mpi() -> bool {
         .or_else(|| var("PMI_SIZE"))
         .or_else(|| var("PMIX_SIZE"))
         .or_else(|| var("MPI_LOCALNRANKS"))
-        .or_else(|| if var("PMIX_RANK").is_some() { var("SLURM_NTASKS") } else { None });
+        .or_else(|| {
+            if var("PMIX_RANK").is_some() {
+                var("SLURM_NTASKS")
+            } else {
+                None
+            }
+        });
     matches!(size.and_then(|s| s.parse::<usize>().ok()), Some(n) if n > 1)
-        || (var("PMIX_RANK").is_some() && var("SLURM_NTASKS").is_none() && var("OMPI_COMM_WORLD_SIZE").is_none())
+        || (var("PMIX_RANK").is_some()
+            && var("SLURM_NTASKS").is_none()
+            && var("OMPI_COMM_WORLD_SIZE").is_none())
 }
 
 impl MpiTransport {
@@ -112,7 +120,9 @@ impl MpiTransport {
             std::thread::Builder::new()
                 .name("tessera-mpi-recv".into())
                 .spawn(move || recv_loop(&comm, &stats, in_tx))
-                .map_err(|e| CommError::Init(format!("cannot start the MPI receiver thread: {e}")))?
+                .map_err(|e| {
+                    CommError::Init(format!("cannot start the MPI receiver thread: {e}"))
+                })?
         };
         Ok(MpiTransport {
             rank,
@@ -134,7 +144,11 @@ impl MpiTransport {
 
 fn send_loop(comm: &SharedComm, stats: &CommStats, rx: Receiver<Outgoing>) {
     while let Ok(msg) = rx.recv() {
-        let len = msg.payload.as_ref().map(|p| p.len() as u64).unwrap_or(NO_PAYLOAD);
+        let len = msg
+            .payload
+            .as_ref()
+            .map(|p| p.len() as u64)
+            .unwrap_or(NO_PAYLOAD);
         let mut framed = Vec::with_capacity(8 + msg.header.len());
         framed.extend_from_slice(&len.to_le_bytes());
         framed.extend_from_slice(&msg.header);
@@ -192,7 +206,11 @@ fn recv_loop(comm: &SharedComm, stats: &CommStats, tx: Sender<Envelope>) {
             CommStats::add(&stats.payload_bytes_received, len);
             Some(Arc::new(buf))
         };
-        let env = Envelope { from: Rank(src as u32), header: framed[8..].to_vec(), payload };
+        let env = Envelope {
+            from: Rank(src as u32),
+            header: framed[8..].to_vec(),
+            payload,
+        };
         if tx.send(env).is_err() {
             return;
         }
@@ -208,14 +226,26 @@ impl Transport for MpiTransport {
         self.size
     }
 
-    fn send(&self, to: Rank, header: Vec<u8>, payload: Option<Arc<Payload>>) -> Result<(), CommError> {
+    fn send(
+        &self,
+        to: Rank,
+        header: Vec<u8>,
+        payload: Option<Arc<Payload>>,
+    ) -> Result<(), CommError> {
         if to.index() >= self.size {
-            return Err(CommError::Closed(format!("no rank {to} in a job of {} ranks", self.size)));
+            return Err(CommError::Closed(format!(
+                "no rank {to} in a job of {} ranks",
+                self.size
+            )));
         }
         self.outbox
             .as_ref()
             .ok_or_else(|| CommError::Closed("transport is shutting down".into()))?
-            .send(Outgoing { to, header, payload })
+            .send(Outgoing {
+                to,
+                header,
+                payload,
+            })
             .map_err(|_| CommError::Closed("the MPI sender thread has exited".into()))
     }
 
@@ -229,7 +259,9 @@ impl Transport for MpiTransport {
         match self.inbox.recv_timeout(timeout) {
             Ok(e) => Ok(Some(e)),
             Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(CommError::Closed("the MPI receiver thread has exited".into())),
+            Err(RecvTimeoutError::Disconnected) => Err(CommError::Closed(
+                "the MPI receiver thread has exited".into(),
+            )),
         }
     }
 
@@ -237,7 +269,9 @@ impl Transport for MpiTransport {
         match self.inbox.try_recv() {
             Ok(e) => Ok(Some(e)),
             Err(TryRecvError::Empty) => Ok(None),
-            Err(TryRecvError::Disconnected) => Err(CommError::Closed("the MPI receiver thread has exited".into())),
+            Err(TryRecvError::Disconnected) => Err(CommError::Closed(
+                "the MPI receiver thread has exited".into(),
+            )),
         }
     }
 
@@ -264,7 +298,10 @@ impl Drop for MpiTransport {
             let _ = sender.join();
         }
         let stop = STOP.to_le_bytes();
-        self.comm.0.process_at_rank(self.rank.0 as i32).send_with_tag(&stop[..], TAG_HEADER);
+        self.comm
+            .0
+            .process_at_rank(self.rank.0 as i32)
+            .send_with_tag(&stop[..], TAG_HEADER);
         for t in threads {
             let _ = t.join();
         }

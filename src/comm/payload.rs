@@ -21,7 +21,12 @@ struct Pool {
 
 fn pool() -> &'static Mutex<Pool> {
     static POOL: OnceLock<Mutex<Pool>> = OnceLock::new();
-    POOL.get_or_init(|| Mutex::new(Pool { free: HashMap::new(), bytes: 0 }))
+    POOL.get_or_init(|| {
+        Mutex::new(Pool {
+            free: HashMap::new(),
+            bytes: 0,
+        })
+    })
 }
 
 /// A contiguous byte buffer aligned to 8 bytes.
@@ -51,7 +56,10 @@ impl Payload {
                 }
             }
         }
-        Payload { words: vec![0u64; nwords], len }
+        Payload {
+            words: vec![0u64; nwords],
+            len,
+        }
     }
 
     /// A zero-filled buffer.

@@ -39,18 +39,55 @@ pub enum Value {
 }
 
 const FUNCTIONS: &[&str] = &[
-    "zeros", "ones", "full", "arange", "linspace", "random", "where", "maximum", "minimum", "concatenate", "stack", "transpose",
-    "swapaxes", "reshape", "sum", "mean", "min", "max", "std", "var", "prod", "any", "all", "nansum", "nanmean", "nanmin",
-    "nanmax", "nanprod", "nanstd", "nanvar", "amin", "amax", "asarray", "array",
+    "zeros",
+    "ones",
+    "full",
+    "arange",
+    "linspace",
+    "random",
+    "where",
+    "maximum",
+    "minimum",
+    "concatenate",
+    "stack",
+    "transpose",
+    "swapaxes",
+    "reshape",
+    "sum",
+    "mean",
+    "min",
+    "max",
+    "std",
+    "var",
+    "prod",
+    "any",
+    "all",
+    "nansum",
+    "nanmean",
+    "nanmin",
+    "nanmax",
+    "nanprod",
+    "nanstd",
+    "nanvar",
+    "amin",
+    "amax",
+    "asarray",
+    "array",
 ];
 const REDUCTIONS: &[&str] = &[
-    "sum", "mean", "min", "max", "std", "var", "prod", "any", "all", "nansum", "nanmean", "nanmin", "nanmax", "nanprod", "nanstd",
-    "nanvar", "amin", "amax",
+    "sum", "mean", "min", "max", "std", "var", "prod", "any", "all", "nansum", "nanmean", "nanmin",
+    "nanmax", "nanprod", "nanstd", "nanvar", "amin", "amax",
 ];
 
 /// A positioned error message, rendered with a caret under the source.
 fn err(src: &str, span: Span, msg: impl Into<String>) -> Error {
-    Error::Expr(ParseError { span, message: msg.into() }.render(src))
+    Error::Expr(
+        ParseError {
+            span,
+            message: msg.into(),
+        }
+        .render(src),
+    )
 }
 
 /// Parses and evaluates `src`.
@@ -72,11 +109,16 @@ pub fn into_array(v: Value) -> Result<DArray> {
                     _ => None,
                 })
                 .collect();
-            let ints = ints.ok_or_else(|| Error::Expr("the expression's result is a sequence that is not all integers".into()))?;
+            let ints = ints.ok_or_else(|| {
+                Error::Expr("the expression's result is a sequence that is not all integers".into())
+            })?;
             let c = Chunk::from_slice::<i64>(DType::I64, &[ints.len()], &ints);
             Ok(api::from_local(c, &ChunkSpec::Auto)?)
         }
-        other => Err(Error::Expr(format!("the expression's result is not an array: {}", describe(&other)))),
+        other => Err(Error::Expr(format!(
+            "the expression's result is not an array: {}",
+            describe(&other)
+        ))),
     }
 }
 
@@ -138,8 +180,15 @@ impl<'a> Ev<'a> {
             ExprKind::NoneLit => Value::None,
             ExprKind::Str(s) => Value::Str(s.clone()),
             ExprKind::Name(n) => self.name(n, sp)?,
-            ExprKind::Tuple(items) | ExprKind::List(items) => Value::Seq(items.iter().map(|x| self.eval(x)).collect::<Result<_>>()?),
-            ExprKind::Dict(pairs) => Value::Dict(pairs.iter().map(|(k, v)| Ok((self.eval(k)?, self.eval(v)?))).collect::<Result<_>>()?),
+            ExprKind::Tuple(items) | ExprKind::List(items) => {
+                Value::Seq(items.iter().map(|x| self.eval(x)).collect::<Result<_>>()?)
+            }
+            ExprKind::Dict(pairs) => Value::Dict(
+                pairs
+                    .iter()
+                    .map(|(k, v)| Ok((self.eval(k)?, self.eval(v)?)))
+                    .collect::<Result<_>>()?,
+            ),
             ExprKind::Unary { op, operand } => {
                 let v = self.eval(operand)?;
                 self.unary(*op, v, sp)?
@@ -149,7 +198,11 @@ impl<'a> Ev<'a> {
                 let b = self.eval(rhs)?;
                 self.binary(*op, a, b, sp)?
             }
-            ExprKind::Attr { value, name, name_span } => {
+            ExprKind::Attr {
+                value,
+                name,
+                name_span,
+            } => {
                 let v = self.eval(value)?;
                 self.attr(v, name, *name_span)?
             }
@@ -176,14 +229,23 @@ impl<'a> Ev<'a> {
             "e" => Value::Scalar(PyScalar::float(std::f64::consts::E)),
             "newaxis" => Value::None,
             _ if DType::parse(n).is_some() && n.len() > 2 => Value::Str(n.to_string()),
-            _ if FUNCTIONS.contains(&n) || UFunc::by_name(n).is_some() => Value::Func(n.to_string()),
+            _ if FUNCTIONS.contains(&n) || UFunc::by_name(n).is_some() => {
+                Value::Func(n.to_string())
+            }
             _ => {
                 let mut known: Vec<&String> = self.bindings.keys().collect();
                 known.sort();
                 let hint = if known.is_empty() {
                     String::new()
                 } else {
-                    format!(" (bound arrays: {})", known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+                    format!(
+                        " (bound arrays: {})",
+                        known
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 };
                 return Err(self.e(sp, format!("name '{n}' is not defined{hint}")));
             }
@@ -194,7 +256,10 @@ impl<'a> Ev<'a> {
         match v {
             Value::Array(a) => Ok(Operand::Array(a)),
             Value::Scalar(s) => Ok(Operand::Scalar(s)),
-            other => Err(self.e(sp, format!("expected an array or a number, got {}", describe(&other)))),
+            other => Err(self.e(
+                sp,
+                format!("expected an array or a number, got {}", describe(&other)),
+            )),
         }
     }
 
@@ -208,13 +273,22 @@ impl<'a> Ev<'a> {
             (UnaryOp::Invert, Value::Scalar(s)) => Ok(Value::Scalar(match s.kind {
                 ScalarKind::Bool => PyScalar::boolean(s.i == 0),
                 ScalarKind::Int => PyScalar::int(!s.i),
-                ScalarKind::Float => return Err(self.e(sp, "bad operand type for unary ~: 'float'")),
+                ScalarKind::Float => {
+                    return Err(self.e(sp, "bad operand type for unary ~: 'float'"))
+                }
             })),
             (op, Value::Array(a)) => {
-                let f = if op == UnaryOp::Neg { UFunc::Neg } else { UFunc::Invert };
+                let f = if op == UnaryOp::Neg {
+                    UFunc::Neg
+                } else {
+                    UFunc::Invert
+                };
                 Ok(Value::Array(self.at(sp, a.unary(f))?))
             }
-            (_, other) => Err(self.e(sp, format!("bad operand for a unary operator: {}", describe(&other)))),
+            (_, other) => Err(self.e(
+                sp,
+                format!("bad operand for a unary operator: {}", describe(&other)),
+            )),
         }
     }
 
@@ -241,14 +315,21 @@ impl<'a> Ev<'a> {
             BinOp::Ge => return cmp(if float { a >= b } else { x.i >= y.i }),
             BinOp::And | BinOp::Or | BinOp::Xor => {
                 if float {
-                    return Err(self.e(sp, format!("unsupported operand type(s) for {}: 'float'", op.symbol())));
+                    return Err(self.e(
+                        sp,
+                        format!("unsupported operand type(s) for {}: 'float'", op.symbol()),
+                    ));
                 }
                 let r = match op {
                     BinOp::And => x.i & y.i,
                     BinOp::Or => x.i | y.i,
                     _ => x.i ^ y.i,
                 };
-                return Ok(if both_bool { PyScalar::boolean(r != 0) } else { PyScalar::int(r) });
+                return Ok(if both_bool {
+                    PyScalar::boolean(r != 0)
+                } else {
+                    PyScalar::int(r)
+                });
             }
             _ => {}
         }
@@ -257,7 +338,9 @@ impl<'a> Ev<'a> {
                 BinOp::Add => a + b,
                 BinOp::Sub => a - b,
                 BinOp::Mul => a * b,
-                BinOp::Div | BinOp::FloorDiv | BinOp::Mod if b == 0.0 => return Err(self.e(sp, "division by zero")),
+                BinOp::Div | BinOp::FloorDiv | BinOp::Mod if b == 0.0 => {
+                    return Err(self.e(sp, "division by zero"))
+                }
                 BinOp::Div => a / b,
                 BinOp::FloorDiv => crate::array::elementwise::py_divmod(a, b).0,
                 BinOp::Mod => crate::array::elementwise::py_divmod(a, b).1,
@@ -282,7 +365,9 @@ impl<'a> Ev<'a> {
                     return Err(self.e(sp, "integer division or modulo by zero"));
                 }
                 let q = i.div_euclid(j);
-                let (q, r) = if j > 0 { (q, i.rem_euclid(j)) } else {
+                let (q, r) = if j > 0 {
+                    (q, i.rem_euclid(j))
+                } else {
                     let q = (i as f64 / j as f64).floor() as i128;
                     (q, i - q * j)
                 };
@@ -303,7 +388,13 @@ impl<'a> Ev<'a> {
         let Value::Array(a) = v else {
             return Err(self.e(sp, format!("{} has no attribute '{name}'", describe(&v))));
         };
-        let ints = |xs: Vec<usize>| Value::Seq(xs.into_iter().map(|x| Value::Scalar(PyScalar::int(x as i128))).collect());
+        let ints = |xs: Vec<usize>| {
+            Value::Seq(
+                xs.into_iter()
+                    .map(|x| Value::Scalar(PyScalar::int(x as i128)))
+                    .collect(),
+            )
+        };
         Ok(match name {
             "T" => Value::Array(self.at(sp, a.transpose(None))?),
             "shape" => ints(a.shape()),
@@ -312,7 +403,9 @@ impl<'a> Ev<'a> {
             "nbytes" => Value::Scalar(PyScalar::int(a.nbytes() as i128)),
             "dtype" => Value::Str(a.dtype().name().to_string()),
             "chunks" => Value::Seq(a.chunks().iter().map(|c| ints(c.clone())).collect()),
-            "astype" | "rechunk" | "reshape" | "transpose" | "swapaxes" => Value::Method(a, name.to_string()),
+            "astype" | "rechunk" | "reshape" | "transpose" | "swapaxes" => {
+                Value::Method(a, name.to_string())
+            }
             m if REDUCTIONS.contains(&m) => Value::Method(a, name.to_string()),
             _ => return Err(self.e(sp, format!("array has no attribute '{name}'"))),
         })
@@ -320,8 +413,13 @@ impl<'a> Ev<'a> {
 
     fn int_of(&self, v: &Value, sp: Span, what: &str) -> Result<i64> {
         match v {
-            Value::Scalar(s) if s.kind != ScalarKind::Float => i64::try_from(s.i).map_err(|_| self.e(sp, format!("{what} is too large"))),
-            other => Err(self.e(sp, format!("{what} must be an integer, got {}", describe(other)))),
+            Value::Scalar(s) if s.kind != ScalarKind::Float => {
+                i64::try_from(s.i).map_err(|_| self.e(sp, format!("{what} is too large")))
+            }
+            other => Err(self.e(
+                sp,
+                format!("{what} must be an integer, got {}", describe(other)),
+            )),
         }
     }
 
@@ -334,7 +432,10 @@ impl<'a> Ev<'a> {
                 let i = self.int_of(&self.eval(e)?, e.span, "a tuple index")?;
                 let n = xs.len() as i64;
                 let k = if i < 0 { i + n } else { i };
-                xs.get(k as usize).filter(|_| k >= 0).cloned().ok_or_else(|| self.e(e.span, "tuple index out of range"))
+                xs.get(k as usize)
+                    .filter(|_| k >= 0)
+                    .cloned()
+                    .ok_or_else(|| self.e(e.span, "tuple index out of range"))
             }
             Value::Array(a) => {
                 let mut idx = Vec::new();
@@ -371,14 +472,26 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn args<'e>(&self, args: &'e [Expr], kwargs: &'e [Kwarg], span: Span, f: &Value) -> Result<Args<'e>> {
+    fn args<'e>(
+        &self,
+        args: &'e [Expr],
+        kwargs: &'e [Kwarg],
+        span: Span,
+        f: &Value,
+    ) -> Result<Args<'e>> {
         let name = match f {
             Value::Func(n) | Value::Method(_, n) => n.clone(),
             other => return Err(self.e(span, format!("{} is not callable", describe(other)))),
         };
         Ok(Args {
-            pos: args.iter().map(|a| Ok((self.eval(a)?, a.span))).collect::<Result<_>>()?,
-            kw: kwargs.iter().map(|k| Ok((k.name.clone(), self.eval(&k.value)?, k.name_span))).collect::<Result<_>>()?,
+            pos: args
+                .iter()
+                .map(|a| Ok((self.eval(a)?, a.span)))
+                .collect::<Result<_>>()?,
+            kw: kwargs
+                .iter()
+                .map(|k| Ok((k.name.clone(), self.eval(&k.value)?, k.name_span)))
+                .collect::<Result<_>>()?,
             span,
             name,
             _e: std::marker::PhantomData,
@@ -415,8 +528,18 @@ impl<'a> Ev<'a> {
         };
         for (k, _, ks) in &a.kw {
             if !allowed.contains(&k.as_str()) {
-                let valid = if allowed.is_empty() { "it takes no keyword arguments".to_string() } else { format!("expected one of: {}", allowed.join(", ")) };
-                return Err(self.e(*ks, format!("{}() got an unexpected keyword argument '{k}'; {valid}", a.name)));
+                let valid = if allowed.is_empty() {
+                    "it takes no keyword arguments".to_string()
+                } else {
+                    format!("expected one of: {}", allowed.join(", "))
+                };
+                return Err(self.e(
+                    *ks,
+                    format!(
+                        "{}() got an unexpected keyword argument '{k}'; {valid}",
+                        a.name
+                    ),
+                ));
             }
         }
         let _ = method;
@@ -428,28 +551,53 @@ impl<'a> Ev<'a> {
                     "ones" => PyScalar::int(1),
                     _ => match self.take(&mut a, "fill_value", 1) {
                         Some((Value::Scalar(s), _)) => s,
-                        Some((v, s)) => return Err(self.e(s, format!("full() fill_value must be a number, got {}", describe(&v)))),
-                        None => return Err(self.e(sp, "full() missing required argument 'fill_value'")),
+                        Some((v, s)) => {
+                            return Err(self.e(
+                                s,
+                                format!("full() fill_value must be a number, got {}", describe(&v)),
+                            ))
+                        }
+                        None => {
+                            return Err(self.e(sp, "full() missing required argument 'fill_value'"))
+                        }
                     },
                 };
-                let default = if name == "full" { DType::of_scalar(fill.kind) } else { DType::F64 };
+                let default = if name == "full" {
+                    DType::of_scalar(fill.kind)
+                } else {
+                    DType::F64
+                };
                 let dtype = self.dtype_arg(&mut a, default)?;
                 if let (ScalarKind::Int, Some((lo, hi))) = (fill.kind, dtype.int_range()) {
                     if fill.i < lo || fill.i > hi {
-                        return Err(self.e(sp, format!("Python integer {} out of bounds for {dtype}", fill.i)));
+                        return Err(self.e(
+                            sp,
+                            format!("Python integer {} out of bounds for {dtype}", fill.i),
+                        ));
                     }
                 }
                 let chunks = self.chunks_arg(&mut a)?;
                 self.no_extra(&a)?;
-                let g = Generator::Full { f: fill.f, i: fill.i };
-                Ok(Value::Array(self.at(sp, api::generate(&shape, dtype, g, &chunks))?))
+                let g = Generator::Full {
+                    f: fill.f,
+                    i: fill.i,
+                };
+                Ok(Value::Array(
+                    self.at(sp, api::generate(&shape, dtype, g, &chunks))?,
+                ))
             }
             "arange" => {
                 let nums: Vec<(PyScalar, Span)> = (0..3)
                     .filter_map(|k| self.take(&mut a, ["start", "stop", "step"][k], k))
                     .map(|(v, s)| match v {
                         Value::Scalar(x) => Ok((x, s)),
-                        other => Err(self.e(s, format!("arange() arguments must be numbers, got {}", describe(&other)))),
+                        other => Err(self.e(
+                            s,
+                            format!(
+                                "arange() arguments must be numbers, got {}",
+                                describe(&other)
+                            ),
+                        )),
                     })
                     .collect::<Result<_>>()?;
                 let (start, stop, step) = match nums.len() {
@@ -458,7 +606,9 @@ impl<'a> Ev<'a> {
                     3 => (nums[0].0, nums[1].0, nums[2].0),
                     _ => return Err(self.e(sp, "arange() requires stop, or start and stop")),
                 };
-                let float = [start, stop, step].iter().any(|s| s.kind == ScalarKind::Float);
+                let float = [start, stop, step]
+                    .iter()
+                    .any(|s| s.kind == ScalarKind::Float);
                 if step.f == 0.0 {
                     return Err(self.e(sp, "arange() step must not be zero"));
                 }
@@ -467,7 +617,11 @@ impl<'a> Ev<'a> {
                 } else {
                     let (s, e, st) = (start.i, stop.i, step.i);
                     if st > 0 {
-                        if e > s { ((e - s + st - 1) / st) as usize } else { 0 }
+                        if e > s {
+                            ((e - s + st - 1) / st) as usize
+                        } else {
+                            0
+                        }
                     } else if s > e {
                         ((s - e + (-st) - 1) / (-st)) as usize
                     } else {
@@ -477,15 +631,28 @@ impl<'a> Ev<'a> {
                 let dtype = self.dtype_arg(&mut a, if float { DType::F64 } else { DType::I64 })?;
                 let chunks = self.chunks_arg(&mut a)?;
                 self.no_extra(&a)?;
-                let g = Generator::Arange { start: start.f, step: step.f, istart: start.i, istep: step.i };
-                Ok(Value::Array(self.at(sp, api::generate(&[n], dtype, g, &chunks))?))
+                let g = Generator::Arange {
+                    start: start.f,
+                    step: step.f,
+                    istart: start.i,
+                    istep: step.i,
+                };
+                Ok(Value::Array(
+                    self.at(sp, api::generate(&[n], dtype, g, &chunks))?,
+                ))
             }
             "linspace" => {
                 let start = self.num_arg(&mut a, "start", 0, None)?;
                 let stop = self.num_arg(&mut a, "stop", 1, None)?;
                 let num = self.num_arg(&mut a, "num", 2, Some(PyScalar::int(50)))?;
                 if num.kind == ScalarKind::Float || num.i < 0 {
-                    return Err(self.e(sp, format!("linspace() num must be a non-negative integer, got {}", num.f)));
+                    return Err(self.e(
+                        sp,
+                        format!(
+                            "linspace() num must be a non-negative integer, got {}",
+                            num.f
+                        ),
+                    ));
                 }
                 let endpoint = match self.take(&mut a, "endpoint", 3) {
                     Some((Value::Scalar(s), _)) => s.i != 0,
@@ -496,15 +663,33 @@ impl<'a> Ev<'a> {
                 self.no_extra(&a)?;
                 let n = num.i as usize;
                 let g = if endpoint {
-                    Generator::Linspace { start: start.f, stop: stop.f, num: n }
+                    Generator::Linspace {
+                        start: start.f,
+                        stop: stop.f,
+                        num: n,
+                    }
                 } else {
-                    let step = if n > 0 { (stop.f - start.f) / n as f64 } else { 0.0 };
-                    Generator::Arange { start: start.f, step, istart: 0, istep: 0 }
+                    let step = if n > 0 {
+                        (stop.f - start.f) / n as f64
+                    } else {
+                        0.0
+                    };
+                    Generator::Arange {
+                        start: start.f,
+                        step,
+                        istart: 0,
+                        istep: 0,
+                    }
                 };
-                Ok(Value::Array(self.at(sp, api::generate(&[n], dtype, g, &chunks))?))
+                Ok(Value::Array(
+                    self.at(sp, api::generate(&[n], dtype, g, &chunks))?,
+                ))
             }
             "random" => {
-                let shape = match self.take(&mut a, "shape", 0).or_else(|| self.take(&mut a, "size", 99)) {
+                let shape = match self
+                    .take(&mut a, "shape", 0)
+                    .or_else(|| self.take(&mut a, "size", 99))
+                {
                     Some((v, s)) => self.shape_of(&v, s)?,
                     None => vec![],
                 };
@@ -514,11 +699,18 @@ impl<'a> Ev<'a> {
                     None => 0,
                 };
                 self.no_extra(&a)?;
-                Ok(Value::Array(self.at(sp, api::generate(&shape, DType::F64, Generator::Random { seed }, &chunks))?))
+                Ok(Value::Array(self.at(
+                    sp,
+                    api::generate(&shape, DType::F64, Generator::Random { seed }, &chunks),
+                )?))
             }
             "where" => {
                 let [c, x, y] = self.exact::<3>(&mut a)?;
-                let (c, x, y) = (self.operand(c.0, c.1)?, self.operand(x.0, x.1)?, self.operand(y.0, y.1)?);
+                let (c, x, y) = (
+                    self.operand(c.0, c.1)?,
+                    self.operand(x.0, x.1)?,
+                    self.operand(y.0, y.1)?,
+                );
                 if let (Operand::Scalar(_), Operand::Scalar(_), Operand::Scalar(_)) = (&c, &x, &y) {
                     return Err(self.e(sp, "where() needs at least one array argument"));
                 }
@@ -529,19 +721,29 @@ impl<'a> Ev<'a> {
                 let [x, y] = self.exact::<2>(&mut a)?;
                 let x = self.arrayish(self.operand(x.0, x.1)?);
                 let y = self.operand(y.0, y.1)?;
-                Ok(Value::Array(self.at(sp, api::extremum(name == "maximum", &x, &y))?))
+                Ok(Value::Array(
+                    self.at(sp, api::extremum(name == "maximum", &x, &y))?,
+                ))
             }
             "concatenate" | "stack" => {
-                let (seq, s) = self.take(&mut a, "arrays", 0).ok_or_else(|| self.e(sp, format!("{name}() needs a list of arrays")))?;
+                let (seq, s) = self
+                    .take(&mut a, "arrays", 0)
+                    .ok_or_else(|| self.e(sp, format!("{name}() needs a list of arrays")))?;
                 let Value::Seq(items) = seq else {
-                    return Err(self.e(s, format!("{name}() needs a list of arrays, got {}", describe(&seq))));
+                    return Err(self.e(
+                        s,
+                        format!("{name}() needs a list of arrays, got {}", describe(&seq)),
+                    ));
                 };
                 let arrays: Vec<DArray> = items
                     .into_iter()
                     .map(|v| match v {
                         Value::Array(x) => Ok(x),
                         Value::Scalar(x) => Ok(scalar_array(x)),
-                        other => Err(self.e(s, format!("{name}() items must be arrays, got {}", describe(&other)))),
+                        other => Err(self.e(
+                            s,
+                            format!("{name}() items must be arrays, got {}", describe(&other)),
+                        )),
                     })
                     .collect::<Result<_>>()?;
                 let axis = match self.take(&mut a, "axis", 1) {
@@ -549,7 +751,11 @@ impl<'a> Ev<'a> {
                     None => 0,
                 };
                 self.no_extra(&a)?;
-                let r = if name == "concatenate" { api::concatenate(&arrays, axis) } else { api::stack(&arrays, axis) };
+                let r = if name == "concatenate" {
+                    api::concatenate(&arrays, axis)
+                } else {
+                    api::stack(&arrays, axis)
+                };
                 Ok(Value::Array(self.at(sp, r)?))
             }
             "astype" => {
@@ -578,7 +784,10 @@ impl<'a> Ev<'a> {
             "swapaxes" => {
                 let x = self.array_arg(&mut a)?;
                 let [p, q] = self.exact::<2>(&mut a)?;
-                let (p, q) = (self.int_of(&p.0, p.1, "axis1")?, self.int_of(&q.0, q.1, "axis2")?);
+                let (p, q) = (
+                    self.int_of(&p.0, p.1, "axis1")?,
+                    self.int_of(&q.0, q.1, "axis2")?,
+                );
                 Ok(Value::Array(self.at(sp, x.swapaxes(p, q))?))
             }
             "asarray" | "array" => {
@@ -590,7 +799,11 @@ impl<'a> Ev<'a> {
                 let x = self.array_arg(&mut a)?;
                 let axis = match self.take(&mut a, "axis", 1) {
                     None | Some((Value::None, _)) => None,
-                    Some((Value::Seq(xs), s)) => Some(xs.iter().map(|v| self.int_of(v, s, "axis")).collect::<Result<Vec<_>>>()?),
+                    Some((Value::Seq(xs), s)) => Some(
+                        xs.iter()
+                            .map(|v| self.int_of(v, s, "axis"))
+                            .collect::<Result<Vec<_>>>()?,
+                    ),
                     Some((v, s)) => Some(vec![self.int_of(&v, s, "axis")?]),
                 };
                 let keepdims = match self.take(&mut a, "keepdims", 99) {
@@ -607,10 +820,13 @@ impl<'a> Ev<'a> {
                     "amax" => "max",
                     other => other,
                 };
-                Ok(Value::Array(self.at(sp, x.reduce(base, axis.as_deref(), keepdims, ddof))?))
+                Ok(Value::Array(
+                    self.at(sp, x.reduce(base, axis.as_deref(), keepdims, ddof))?,
+                ))
             }
             n => {
-                let f = UFunc::by_name(n).ok_or_else(|| self.e(sp, format!("unknown function '{n}'")))?;
+                let f = UFunc::by_name(n)
+                    .ok_or_else(|| self.e(sp, format!("unknown function '{n}'")))?;
                 let [x] = self.exact::<1>(&mut a)?;
                 let x = match self.operand(x.0, x.1)? {
                     Operand::Array(arr) => arr,
@@ -644,18 +860,32 @@ impl<'a> Ev<'a> {
 
     fn exact<const N: usize>(&self, a: &mut Args) -> Result<[(Value, Span); N]> {
         if a.pos.len() != N || !a.kw.is_empty() {
-            return Err(self.e(a.span, format!("{}() takes exactly {N} positional argument(s), got {}", a.name, a.pos.len())));
+            return Err(self.e(
+                a.span,
+                format!(
+                    "{}() takes exactly {N} positional argument(s), got {}",
+                    a.name,
+                    a.pos.len()
+                ),
+            ));
         }
         let v: Vec<(Value, Span)> = std::mem::take(&mut a.pos);
-        v.try_into().map_err(|_| self.e(a.span, "wrong number of arguments"))
+        v.try_into()
+            .map_err(|_| self.e(a.span, "wrong number of arguments"))
     }
 
     fn no_extra(&self, a: &Args) -> Result<()> {
         if let Some((_, s)) = a.pos.first() {
-            return Err(self.e(*s, format!("{}() got too many positional arguments", a.name)));
+            return Err(self.e(
+                *s,
+                format!("{}() got too many positional arguments", a.name),
+            ));
         }
         if let Some((k, _, s)) = a.kw.first() {
-            return Err(self.e(*s, format!("{}() got an unexpected keyword argument '{k}'", a.name)));
+            return Err(self.e(
+                *s,
+                format!("{}() got an unexpected keyword argument '{k}'", a.name),
+            ));
         }
         Ok(())
     }
@@ -664,22 +894,46 @@ impl<'a> Ev<'a> {
         match self.take(a, "x", 0) {
             Some((Value::Array(x), _)) => Ok(x),
             Some((Value::Scalar(s), _)) => Ok(scalar_array(s)),
-            Some((v, s)) => Err(self.e(s, format!("{}() expects an array, got {}", a.name, describe(&v)))),
+            Some((v, s)) => Err(self.e(
+                s,
+                format!("{}() expects an array, got {}", a.name, describe(&v)),
+            )),
             None => Err(self.e(a.span, format!("{}() expects an array argument", a.name))),
         }
     }
 
-    fn num_arg(&self, a: &mut Args, kw: &str, pos: usize, default: Option<PyScalar>) -> Result<PyScalar> {
+    fn num_arg(
+        &self,
+        a: &mut Args,
+        kw: &str,
+        pos: usize,
+        default: Option<PyScalar>,
+    ) -> Result<PyScalar> {
         match self.take(a, kw, pos) {
             Some((Value::Scalar(s), _)) => Ok(s),
-            Some((v, s)) => Err(self.e(s, format!("{}() argument '{kw}' must be a number, got {}", a.name, describe(&v)))),
-            None => default.ok_or_else(|| self.e(a.span, format!("{}() missing required argument '{kw}'", a.name))),
+            Some((v, s)) => Err(self.e(
+                s,
+                format!(
+                    "{}() argument '{kw}' must be a number, got {}",
+                    a.name,
+                    describe(&v)
+                ),
+            )),
+            None => default.ok_or_else(|| {
+                self.e(
+                    a.span,
+                    format!("{}() missing required argument '{kw}'", a.name),
+                )
+            }),
         }
     }
 
     fn shape_of(&self, v: &Value, s: Span) -> Result<Vec<usize>> {
         let dims: Vec<i64> = match v {
-            Value::Seq(xs) => xs.iter().map(|x| self.int_of(x, s, "a shape entry")).collect::<Result<_>>()?,
+            Value::Seq(xs) => xs
+                .iter()
+                .map(|x| self.int_of(x, s, "a shape entry"))
+                .collect::<Result<_>>()?,
             other => vec![self.int_of(other, s, "shape")?],
         };
         if let Some(d) = dims.iter().find(|&&d| d < 0) {
@@ -689,7 +943,12 @@ impl<'a> Ev<'a> {
     }
 
     fn shape_arg(&self, a: &mut Args, kw: &str, pos: usize) -> Result<Vec<usize>> {
-        let (v, s) = self.take(a, kw, pos).ok_or_else(|| self.e(a.span, format!("{}() missing required argument '{kw}'", a.name)))?;
+        let (v, s) = self.take(a, kw, pos).ok_or_else(|| {
+            self.e(
+                a.span,
+                format!("{}() missing required argument '{kw}'", a.name),
+            )
+        })?;
         self.shape_of(&v, s)
     }
 
@@ -710,7 +969,10 @@ impl<'a> Ev<'a> {
             }
             return self.ints_of(v, *s).map(Some);
         }
-        args.iter().map(|(v, s)| self.int_of(v, *s, "a dimension")).collect::<Result<Vec<_>>>().map(Some)
+        args.iter()
+            .map(|(v, s)| self.int_of(v, *s, "a dimension"))
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
     }
 
     fn ints_of(&self, v: &Value, s: Span) -> Result<Vec<i64>> {
@@ -725,10 +987,22 @@ impl<'a> Ev<'a> {
             None => Ok(default),
             Some((Value::Str(s), sp)) => DType::parse(&s).ok_or_else(|| {
                 let all: Vec<&str> = DType::ALL.iter().map(|d| d.name()).collect();
-                self.e(sp, format!("data type '{s}' not understood; supported: {}", all.join(", ")))
+                self.e(
+                    sp,
+                    format!(
+                        "data type '{s}' not understood; supported: {}",
+                        all.join(", ")
+                    ),
+                )
             }),
             Some((Value::None, _)) => Ok(default),
-            Some((v, sp)) => Err(self.e(sp, format!("dtype must be a string such as \"float32\", got {}", describe(&v)))),
+            Some((v, sp)) => Err(self.e(
+                sp,
+                format!(
+                    "dtype must be a string such as \"float32\", got {}",
+                    describe(&v)
+                ),
+            )),
         }
     }
 
@@ -762,7 +1036,11 @@ impl<'a> Ev<'a> {
         Ok(match v {
             Value::None => AxisSpec::Keep,
             Value::Str(x) if x == "auto" => AxisSpec::Auto,
-            Value::Seq(xs) => AxisSpec::Explicit(xs.iter().map(|x| self.int_of(x, s, "a chunk size")).collect::<Result<_>>()?),
+            Value::Seq(xs) => AxisSpec::Explicit(
+                xs.iter()
+                    .map(|x| self.int_of(x, s, "a chunk size"))
+                    .collect::<Result<_>>()?,
+            ),
             other => {
                 let n = self.int_of(other, s, "a chunk size")?;
                 if n == -1 {
@@ -777,10 +1055,29 @@ impl<'a> Ev<'a> {
     fn chunk_spec(&self, v: &Value, s: Span) -> Result<ChunkSpec> {
         Ok(match v {
             Value::Str(x) if x == "auto" => ChunkSpec::Auto,
-            Value::Str(x) => return Err(self.e(s, format!("chunks must be an int, a tuple, a dict or \"auto\", got the string '{x}'"))),
-            Value::Seq(xs) => ChunkSpec::PerAxis(xs.iter().map(|x| self.axis_spec(x, s)).collect::<Result<_>>()?),
+            Value::Str(x) => {
+                return Err(self.e(
+                    s,
+                    format!(
+                        "chunks must be an int, a tuple, a dict or \"auto\", got the string '{x}'"
+                    ),
+                ))
+            }
+            Value::Seq(xs) => ChunkSpec::PerAxis(
+                xs.iter()
+                    .map(|x| self.axis_spec(x, s))
+                    .collect::<Result<_>>()?,
+            ),
             Value::Dict(pairs) => ChunkSpec::ByAxis(
-                pairs.iter().map(|(k, v)| Ok((self.int_of(k, s, "a chunks dict key")?, self.axis_spec(v, s)?))).collect::<Result<_>>()?,
+                pairs
+                    .iter()
+                    .map(|(k, v)| {
+                        Ok((
+                            self.int_of(k, s, "a chunks dict key")?,
+                            self.axis_spec(v, s)?,
+                        ))
+                    })
+                    .collect::<Result<_>>()?,
             ),
             other => ChunkSpec::Uniform(self.axis_spec(other, s)?),
         })
@@ -798,7 +1095,10 @@ mod tests {
 
     #[test]
     fn shapes_dtypes_chunks() {
-        assert_eq!(meta("zeros((10, 4), chunks=(4, 2))"), (vec![10, 4], DType::F64, vec![vec![4, 4, 2], vec![2, 2]]));
+        assert_eq!(
+            meta("zeros((10, 4), chunks=(4, 2))"),
+            (vec![10, 4], DType::F64, vec![vec![4, 4, 2], vec![2, 2]])
+        );
         assert_eq!(meta("ones(5, dtype='float32', chunks=2) * 2").1, DType::F32);
         assert_eq!(meta("arange(10, chunks=3).sum()").1, DType::I64);
         assert_eq!(meta("arange(12, chunks=5).reshape((3, 4))").0, vec![3, 4]);
@@ -808,14 +1108,22 @@ mod tests {
 
     #[test]
     fn errors_point_at_the_problem() {
-        let e = evaluate("ones(3) + ones(4)", &Bindings::new()).unwrap_err().to_string();
+        let e = evaluate("ones(3) + ones(4)", &Bindings::new())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("broadcast"), "{e}");
         assert!(e.contains("column 1"), "{e}");
-        let e = evaluate("ones(3)[5]", &Bindings::new()).unwrap_err().to_string();
+        let e = evaluate("ones(3)[5]", &Bindings::new())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("out of bounds"), "{e}");
-        let e = evaluate("foo(3)", &Bindings::new()).unwrap_err().to_string();
+        let e = evaluate("foo(3)", &Bindings::new())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("'foo' is not defined"), "{e}");
-        let e = evaluate("ones(3, chunks=0)", &Bindings::new()).unwrap_err().to_string();
+        let e = evaluate("ones(3, chunks=0)", &Bindings::new())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("chunk"), "{e}");
     }
 }

@@ -37,7 +37,9 @@ pub fn read(path: &Path) -> Result<Chunk> {
     let p = path.display();
     let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("{p}: cannot read: {e}")))?;
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(Error::Io(format!("{p}: not a .npy file (missing the \\x93NUMPY magic)")));
+        return Err(Error::Io(format!(
+            "{p}: not a .npy file (missing the \\x93NUMPY magic)"
+        )));
     }
     let major = bytes[6];
     let (hlen, hstart) = if major == 1 {
@@ -46,7 +48,10 @@ pub fn read(path: &Path) -> Result<Chunk> {
         if bytes.len() < 12 {
             return Err(Error::Io(format!("{p}: truncated .npy header")));
         }
-        (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+        (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        )
     };
     let header = bytes
         .get(hstart..hstart + hlen)
@@ -55,8 +60,11 @@ pub fn read(path: &Path) -> Result<Chunk> {
     let descr = header_value(header, "descr")
         .and_then(|v| v.strip_prefix('\'')?.split('\'').next())
         .ok_or_else(|| Error::Io(format!("{p}: .npy header has no 'descr'")))?;
-    let (dtype, big) = parse_descr(descr).ok_or_else(|| Error::Io(format!("{p}: unsupported dtype '{descr}' in .npy file")))?;
-    let fortran = header_value(header, "fortran_order").map(|v| v.starts_with("True")).unwrap_or(false);
+    let (dtype, big) = parse_descr(descr)
+        .ok_or_else(|| Error::Io(format!("{p}: unsupported dtype '{descr}' in .npy file")))?;
+    let fortran = header_value(header, "fortran_order")
+        .map(|v| v.starts_with("True"))
+        .unwrap_or(false);
     let shape_txt = header_value(header, "shape")
         .and_then(|v| v.strip_prefix('(')?.split(')').next())
         .ok_or_else(|| Error::Io(format!("{p}: .npy header has no 'shape'")))?;
@@ -64,7 +72,10 @@ pub fn read(path: &Path) -> Result<Chunk> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| Error::Io(format!("{p}: bad shape entry '{s}' in .npy header"))))
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| Error::Io(format!("{p}: bad shape entry '{s}' in .npy header")))
+        })
         .collect::<Result<_>>()?;
     let n: usize = shape.iter().product();
     let data = &bytes[hstart + hlen..];
@@ -78,7 +89,11 @@ pub fn read(path: &Path) -> Result<Chunk> {
             e.reverse();
         }
     }
-    let c = Chunk { dtype, shape: shape.clone(), data: std::sync::Arc::new(crate::comm::Payload::copy_from(&raw)) };
+    let c = Chunk {
+        dtype,
+        shape: shape.clone(),
+        data: std::sync::Arc::new(crate::comm::Payload::copy_from(&raw)),
+    };
     if fortran && shape.len() > 1 {
         // Fortran order: the bytes are the C-order array of the reversed shape, transposed.
         let rev: Vec<usize> = shape.iter().rev().copied().collect();
@@ -110,9 +125,20 @@ pub fn write(path: &Path, c: &Chunk) -> Result<()> {
     let shape = match c.shape.len() {
         0 => "()".to_string(),
         1 => format!("({},)", c.shape[0]),
-        _ => format!("({})", c.shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "({})",
+            c.shape
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
-    let mut header = format!("{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}", descr_of(c.dtype), shape);
+    let mut header = format!(
+        "{{'descr': '{}', 'fortran_order': False, 'shape': {}, }}",
+        descr_of(c.dtype),
+        shape
+    );
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
     }
@@ -123,8 +149,10 @@ pub fn write(path: &Path, c: &Chunk) -> Result<()> {
     out.extend_from_slice(header.as_bytes());
     out.extend_from_slice(c.data.as_bytes());
     let tmp = path.with_extension("npy.tmp");
-    std::fs::write(&tmp, &out).map_err(|e| Error::Io(format!("{}: cannot write: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::Io(format!("{}: cannot rename into place: {e}", path.display())))
+    std::fs::write(&tmp, &out)
+        .map_err(|e| Error::Io(format!("{}: cannot write: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| Error::Io(format!("{}: cannot rename into place: {e}", path.display())))
 }
 
 #[cfg(test)]

@@ -58,7 +58,12 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        ClientOptions { workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8) }
+        ClientOptions {
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .clamp(1, 8),
+        }
     }
 }
 
@@ -74,6 +79,7 @@ pub struct Client {
 }
 
 /// What `start` gives each process.
+#[allow(clippy::large_enum_variant)]
 pub enum Started {
     /// This process is rank 0 (or in-process): it drives the computation.
     Client(Client),
@@ -96,7 +102,10 @@ pub fn start(opts: &ClientOptions) -> Result<Started> {
             drop(t);
             return Ok(Started::WorkerFinished);
         }
-        return Ok(Started::Client(Client::with_transport(Box::new(t), Vec::new())));
+        return Ok(Started::Client(Client::with_transport(
+            Box::new(t),
+            Vec::new(),
+        )));
     }
     Ok(Started::Client(Client::local(opts.workers)?))
 }
@@ -106,7 +115,9 @@ impl Client {
     pub fn local(n: usize) -> Result<Client> {
         let n = n.max(1);
         let mut group = LocalTransport::group(n + 1).into_iter();
-        let me = group.next().ok_or_else(|| Error::Internal("empty transport group".into()))?;
+        let me = group
+            .next()
+            .ok_or_else(|| Error::Internal("empty transport group".into()))?;
         let mut threads = Vec::new();
         for t in group {
             let h = std::thread::Builder::new()
@@ -122,7 +133,15 @@ impl Client {
 
     fn with_transport(t: Box<dyn Transport>, threads: Vec<JoinHandle<()>>) -> Client {
         let (release_tx, release_rx) = unbounded();
-        Client { t, threads, _mpi: None, next_comp: AtomicU64::new(1), release_tx, release_rx, last_report: Mutex::new(None) }
+        Client {
+            t,
+            threads,
+            _mpi: None,
+            next_comp: AtomicU64::new(1),
+            release_tx,
+            release_rx,
+            last_report: Mutex::new(None),
+        }
     }
 
     /// Number of workers.
@@ -148,20 +167,28 @@ impl Client {
     /// Computes an array and gathers it to the caller.
     pub fn compute(&self, a: &DArray) -> Result<Chunk> {
         let out = self.execute(a, true)?;
-        out.result.ok_or_else(|| Error::Internal("no result gathered".into()))
+        out.result
+            .ok_or_else(|| Error::Internal("no result gathered".into()))
     }
 
     /// Computes an array and keeps its blocks on the workers.
     pub fn persist(&self, a: &DArray) -> Result<DArray> {
         let out = self.execute(a, false)?;
         let handle = PersistHandle {
-            key: PersistedKey { comp: out.comp, node: out.root as u32 },
+            key: PersistedKey {
+                comp: out.comp,
+                node: out.root as u32,
+            },
             locations: out.root_locations,
             nbytes: out.root_nbytes,
             release: self.release_tx.clone(),
         };
         let key = handle.key;
-        Ok(DArray::new(a.dtype(), a.grid().clone(), Op::Persisted(Some(Arc::new(handle)), key)))
+        Ok(DArray::new(
+            a.dtype(),
+            a.grid().clone(),
+            Op::Persisted(Some(Arc::new(handle)), key),
+        ))
     }
 
     fn broadcast(&self, msg: &Msg) -> Result<()> {
@@ -174,7 +201,10 @@ impl Client {
 
     fn release_dropped(&self) -> Result<()> {
         while let Ok(k) = self.release_rx.try_recv() {
-            self.broadcast(&Msg::Cmds(vec![Cmd::DropNode { comp: k.comp, node: k.node }]))?;
+            self.broadcast(&Msg::Cmds(vec![Cmd::DropNode {
+                comp: k.comp,
+                node: k.node,
+            }]))?;
         }
         Ok(())
     }
@@ -187,7 +217,11 @@ impl Client {
         let mut s = Scheduler::new(self, &plan, &arrays, gather);
         let res = s.run();
         // Whatever happened, every worker forgets this computation.
-        let keep = if res.is_ok() && !gather { vec![plan.root as u32] } else { vec![] };
+        let keep = if res.is_ok() && !gather {
+            vec![plan.root as u32]
+        } else {
+            vec![]
+        };
         self.broadcast(&Msg::Cmds(vec![Cmd::EndComp { comp, keep }]))?;
         res?;
         let mut report = s.report;
@@ -198,7 +232,13 @@ impl Client {
         }
         let root_locations = s.loc[plan.root].iter().map(|&r| Rank(r)).collect();
         let root_nbytes = s.nbytes[plan.root].clone();
-        Ok(Execution { comp, root: plan.root, result: s.result, root_locations, root_nbytes })
+        Ok(Execution {
+            comp,
+            root: plan.root,
+            result: s.result,
+            root_locations,
+            root_nbytes,
+        })
     }
 }
 
@@ -259,7 +299,15 @@ impl<'a> Scheduler<'a> {
             match &arrays[i].node().op {
                 Op::Local(_) => {
                     loc[i] = vec![0; nb];
-                    nbytes[i] = (0..nb).map(|b| (pn.grid.block_shape(&pn.grid.unravel(b)).iter().product::<usize>() * pn.dtype.size()) as u64).collect();
+                    nbytes[i] = (0..nb)
+                        .map(|b| {
+                            (pn.grid
+                                .block_shape(&pn.grid.unravel(b))
+                                .iter()
+                                .product::<usize>()
+                                * pn.dtype.size()) as u64
+                        })
+                        .collect();
                 }
                 Op::Persisted(Some(h), _) => {
                     loc[i] = h.locations.iter().map(|r| r.0).collect();
@@ -280,8 +328,15 @@ impl<'a> Scheduler<'a> {
             }
         }
         let root_blocks = plan.nodes[plan.root].grid.num_blocks();
-        let mut report = RunReport::default();
-        report.workers = (1..=nw).map(|r| WorkerStats { rank: r as u32, ..Default::default() }).collect();
+        let report = RunReport {
+            workers: (1..=nw)
+                .map(|r| WorkerStats {
+                    rank: r as u32,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        };
         Scheduler {
             c,
             plan,
@@ -350,7 +405,10 @@ impl<'a> Scheduler<'a> {
                 .gathered
                 .iter_mut()
                 .enumerate()
-                .filter_map(|(b, c)| c.take().map(|c| (c, pn.grid.block_offset(&pn.grid.unravel(b)))))
+                .filter_map(|(b, c)| {
+                    c.take()
+                        .map(|c| (c, pn.grid.block_offset(&pn.grid.unravel(b))))
+                })
                 .collect();
             let zero = vec![0; shape.len()];
             self.result = Some(blocks::assemble(pn.dtype, &shape, &zero, &pieces));
@@ -362,7 +420,9 @@ impl<'a> Scheduler<'a> {
         for w in 1..=self.nw {
             if !self.batches[w].is_empty() {
                 let cmds = std::mem::take(&mut self.batches[w]);
-                self.c.t.send(Rank(w as u32), Msg::Cmds(cmds).encode(), None)?;
+                self.c
+                    .t
+                    .send(Rank(w as u32), Msg::Cmds(cmds).encode(), None)?;
             }
         }
         Ok(())
@@ -380,7 +440,10 @@ impl<'a> Scheduler<'a> {
             }
             let mut i = 0;
             while i < self.window[n].len() {
-                let ready = self.window[n][i].1.iter().all(|&(m, mb)| self.loc[m][mb] != NONE);
+                let ready = self.window[n][i]
+                    .1
+                    .iter()
+                    .all(|&(m, mb)| self.loc[m][mb] != NONE);
                 if !ready {
                     i += 1;
                     continue;
@@ -440,14 +503,21 @@ impl<'a> Scheduler<'a> {
                 self.send_local(m, mb, key, w)?;
                 self.report.bytes_scattered += self.nbytes[m][mb];
             } else {
-                self.batches[src as usize].push(Cmd::SendTo { key, dest: Rank(w as u32) });
+                self.batches[src as usize].push(Cmd::SendTo {
+                    key,
+                    dest: Rank(w as u32),
+                });
                 self.report.bytes_moved += self.nbytes[m][mb];
                 self.report.workers[src as usize - 1].bytes_sent += self.nbytes[m][mb];
                 self.report.workers[w - 1].bytes_received += self.nbytes[m][mb];
             }
             self.replicas.entry((m, mb)).or_default().push(w as u32);
         }
-        self.batches[w].push(Cmd::Run { comp: self.plan.comp, node: n as u32, block: b as u64 });
+        self.batches[w].push(Cmd::Run {
+            comp: self.plan.comp,
+            node: n as u32,
+            block: b as u64,
+        });
         self.in_flight[w] += 1;
         self.running.insert((n, b), deps);
         Ok(())
@@ -460,7 +530,15 @@ impl<'a> Scheduler<'a> {
         let g = &self.plan.nodes[m].grid;
         let idx = g.unravel(mb);
         let c = blocks::sub_box(data, &g.block_offset(&idx), &g.block_shape(&idx));
-        self.c.t.send(Rank(w as u32), Msg::Chunk { key, meta: c.meta() }.encode(), Some(c.data.clone()))?;
+        self.c.t.send(
+            Rank(w as u32),
+            Msg::Chunk {
+                key,
+                meta: c.meta(),
+            }
+            .encode(),
+            Some(c.data.clone()),
+        )?;
         Ok(())
     }
 
@@ -473,11 +551,24 @@ impl<'a> Scheduler<'a> {
                     self.task_done(node as usize, block as usize, nb, w)?;
                 }
             }
-            Msg::Failed { comp, node, block, message, host } if comp == self.plan.comp => {
-                return Err(Error::Task { task: self.plan.task_name(node as usize, block as usize), rank: env.from.0, host, message });
+            Msg::Failed {
+                comp,
+                node,
+                block,
+                message,
+                host,
+            } if comp == self.plan.comp => {
+                return Err(Error::Task {
+                    task: self.plan.task_name(node as usize, block as usize),
+                    rank: env.from.0,
+                    host,
+                    message,
+                });
             }
             Msg::Chunk { key, meta } if key.comp == self.plan.comp || self.gather => {
-                let payload = env.payload.ok_or_else(|| Error::Internal("chunk without payload".into()))?;
+                let payload = env
+                    .payload
+                    .ok_or_else(|| Error::Internal("chunk without payload".into()))?;
                 let c = Chunk::from_parts(meta, payload).map_err(Error::Internal)?;
                 let b = key.block as usize;
                 self.report.bytes_gathered += c.nbytes() as u64;
@@ -519,7 +610,8 @@ impl<'a> Scheduler<'a> {
 
     fn release(&mut self, m: usize, mb: usize) {
         let key = self.plan.key(m, mb);
-        let keep_holder = m == self.plan.root || matches!(self.arrays[m].node().op, Op::Persisted(..) | Op::Local(_));
+        let keep_holder = m == self.plan.root
+            || matches!(self.arrays[m].node().op, Op::Persisted(..) | Op::Local(_));
         if !keep_holder {
             let h = self.loc[m][mb];
             if h != 0 && h != NONE {
@@ -544,13 +636,20 @@ impl<'a> Scheduler<'a> {
             if let Op::Local(Some(data)) = &self.arrays[root].node().op {
                 let g = &self.plan.nodes[root].grid;
                 let idx = g.unravel(b);
-                self.gathered[b] = Some(blocks::sub_box(data, &g.block_offset(&idx), &g.block_shape(&idx)));
+                self.gathered[b] = Some(blocks::sub_box(
+                    data,
+                    &g.block_offset(&idx),
+                    &g.block_shape(&idx),
+                ));
                 self.n_gathered += 1;
             }
             return Ok(());
         }
         let key = self.plan.key(root, b);
-        self.batches[holder as usize].push(Cmd::SendTo { key, dest: Rank::SCHEDULER });
+        self.batches[holder as usize].push(Cmd::SendTo {
+            key,
+            dest: Rank::SCHEDULER,
+        });
         Ok(())
     }
 }

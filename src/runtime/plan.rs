@@ -84,7 +84,12 @@ impl Plan {
                 for &i in op.inputs() {
                     consumers[i] += 1;
                 }
-                PlanNode { dtype: a.dtype(), grid: a.grid().clone(), op, materialized: true }
+                PlanNode {
+                    dtype: a.dtype(),
+                    grid: a.grid().clone(),
+                    op,
+                    materialized: true,
+                }
             })
             .collect();
         let root_idx = index[&root.node().id];
@@ -93,10 +98,15 @@ impl Plan {
         let n = nodes.len();
         for c in 0..n {
             let inputs: Vec<usize> = nodes[c].op.inputs().into_iter().copied().collect();
-            let injective = match &nodes[c].op {
-                Op::Elementwise { .. } | Op::Slice { .. } | Op::Transpose { .. } | Op::Reshape { .. } | Op::Concatenate { .. } | Op::ReducePartial { .. } => true,
-                _ => false,
-            };
+            let injective = matches!(
+                &nodes[c].op,
+                Op::Elementwise { .. }
+                    | Op::Slice { .. }
+                    | Op::Transpose { .. }
+                    | Op::Reshape { .. }
+                    | Op::Concatenate { .. }
+                    | Op::ReducePartial { .. }
+            );
             let consumer_blocks = nodes[c].grid.num_blocks();
             for i in inputs {
                 if i == root_idx {
@@ -105,8 +115,15 @@ impl Plan {
                 let node = &nodes[i];
                 let fusable = match node.op {
                     Op::Generate(_) => true,
-                    Op::Elementwise { .. } | Op::Slice { .. } | Op::Transpose { .. } | Op::Reshape { .. } | Op::Concatenate { .. } => {
-                        consumers[i] == 1 && injective && (node.grid.num_blocks() >= consumer_blocks || !matches!(nodes[c].op, Op::Elementwise { .. }))
+                    Op::Elementwise { .. }
+                    | Op::Slice { .. }
+                    | Op::Transpose { .. }
+                    | Op::Reshape { .. }
+                    | Op::Concatenate { .. } => {
+                        consumers[i] == 1
+                            && injective
+                            && (node.grid.num_blocks() >= consumer_blocks
+                                || !matches!(nodes[c].op, Op::Elementwise { .. }))
                     }
                     _ => false,
                 };
@@ -116,14 +133,29 @@ impl Plan {
             }
         }
         nodes[root_idx].materialized = true;
-        (Plan { comp, nodes, root: root_idx }, order)
+        (
+            Plan {
+                comp,
+                nodes,
+                root: root_idx,
+            },
+            order,
+        )
     }
 
     /// The store key of a block.
     pub fn key(&self, node: usize, block: usize) -> ChunkKey {
         match &self.nodes[node].op {
-            Op::Persisted(_, PersistedKey { comp, node: n }) => ChunkKey { comp: *comp, node: *n, block: block as u64 },
-            _ => ChunkKey { comp: self.comp, node: node as u32, block: block as u64 },
+            Op::Persisted(_, PersistedKey { comp, node: n }) => ChunkKey {
+                comp: *comp,
+                node: *n,
+                block: block as u64,
+            },
+            _ => ChunkKey {
+                comp: self.comp,
+                node: node as u32,
+                block: block as u64,
+            },
         }
     }
 
@@ -139,7 +171,13 @@ impl Plan {
                     let g = &self.nodes[i].grid;
                     let off = idx.len() - g.ndim();
                     let in_idx: Vec<usize> = (0..g.ndim())
-                        .map(|a| if g.chunks()[a].len() == 1 { 0 } else { idx[off + a] })
+                        .map(|a| {
+                            if g.chunks()[a].len() == 1 {
+                                0
+                            } else {
+                                idx[off + a]
+                            }
+                        })
                         .collect();
                     (i, g.ravel(&in_idx))
                 })
@@ -170,7 +208,10 @@ impl Plan {
                         }
                     })
                     .collect();
-                product(&ranges).into_iter().map(|bi| (*input, g.ravel(&bi))).collect()
+                product(&ranges)
+                    .into_iter()
+                    .map(|bi| (*input, g.ravel(&bi)))
+                    .collect()
             }
             Op::Concatenate { inputs, axis } => {
                 let mut k = idx[*axis];
@@ -186,7 +227,12 @@ impl Plan {
                 vec![]
             }
             Op::ReducePartial { input, .. } => vec![(*input, block)],
-            Op::ReduceCombine { input, axes, factor, .. } => {
+            Op::ReduceCombine {
+                input,
+                axes,
+                factor,
+                ..
+            } => {
                 let g = &self.nodes[*input].grid;
                 let ranges: Vec<std::ops::Range<usize>> = (0..idx.len())
                     .map(|a| match axes.iter().position(|&x| x == a) {
@@ -197,9 +243,17 @@ impl Plan {
                         None => idx[a]..idx[a] + 1,
                     })
                     .collect();
-                product(&ranges).into_iter().map(|bi| (*input, g.ravel(&bi))).collect()
+                product(&ranges)
+                    .into_iter()
+                    .map(|bi| (*input, g.ravel(&bi)))
+                    .collect()
             }
-            Op::ReduceFinal { input, axes, keepdims, .. } => {
+            Op::ReduceFinal {
+                input,
+                axes,
+                keepdims,
+                ..
+            } => {
                 let g = &self.nodes[*input].grid;
                 let mut o = 0;
                 let in_idx: Vec<usize> = (0..g.ndim())
@@ -240,27 +294,48 @@ impl Plan {
     }
 
     /// Computes one block; stored inputs come from `fetch`.
-    pub fn eval(&self, node: usize, block: usize, fetch: &dyn Fn(ChunkKey) -> Option<Chunk>) -> Result<Chunk, String> {
+    pub fn eval(
+        &self,
+        node: usize,
+        block: usize,
+        fetch: &dyn Fn(ChunkKey) -> Option<Chunk>,
+    ) -> Result<Chunk, String> {
         let pn = &self.nodes[node];
         let idx = pn.grid.unravel(block);
         let mut inputs = Vec::new();
         for (n, b) in self.direct_deps(node, block) {
             let c = if self.nodes[n].materialized {
                 let key = self.key(n, b);
-                fetch(key).ok_or_else(|| format!("internal: input chunk {key:?} is not on this worker"))?
+                fetch(key)
+                    .ok_or_else(|| format!("internal: input chunk {key:?} is not on this worker"))?
             } else {
                 self.eval(n, b, fetch)?
             };
             inputs.push(c);
         }
         let shape = pn.grid.block_shape(&idx);
-        let first = || inputs.first().cloned().ok_or_else(|| "internal: missing input".to_string());
+        let first = || {
+            inputs
+                .first()
+                .cloned()
+                .ok_or_else(|| "internal: missing input".to_string())
+        };
         match &pn.op {
-            Op::Generate(g) => Ok(blocks::generate(g, pn.dtype, &pn.grid.shape(), &pn.grid.block_offset(&idx), &shape)),
+            Op::Generate(g) => Ok(blocks::generate(
+                g,
+                pn.dtype,
+                &pn.grid.shape(),
+                &pn.grid.block_offset(&idx),
+                &shape,
+            )),
             Op::Local(_) | Op::Persisted(..) => Err("internal: stored block evaluated".into()),
             Op::Elementwise { expr, .. } => {
                 let c = elementwise::eval(expr, &inputs)?;
-                let c = if c.dtype != pn.dtype { elementwise::cast(&c, pn.dtype) } else { c };
+                let c = if c.dtype != pn.dtype {
+                    elementwise::cast(&c, pn.dtype)
+                } else {
+                    c
+                };
                 elementwise::broadcast_to(c, &shape)
             }
             Op::Slice { picks, .. } => {
@@ -277,7 +352,12 @@ impl Plan {
                     .zip(deps)
                     .map(|(c, (_, b))| (c, g.block_offset(&g.unravel(b))))
                     .collect();
-                Ok(blocks::assemble(pn.dtype, &shape, &pn.grid.block_offset(&idx), &pieces))
+                Ok(blocks::assemble(
+                    pn.dtype,
+                    &shape,
+                    &pn.grid.block_offset(&idx),
+                    &pieces,
+                ))
             }
             Op::Concatenate { .. } => first(),
             Op::ReducePartial { axes, func, .. } => Ok(reduce::partial(func, &first()?, axes)),
@@ -291,7 +371,17 @@ impl Plan {
         let pn = &self.nodes[node];
         let idx = pn.grid.unravel(block);
         let parts: Vec<String> = idx.iter().map(|i| i.to_string()).collect();
-        format!("{}-{}{}{}", pn.op.name(), node, if parts.is_empty() { "" } else { " (" }, if parts.is_empty() { String::new() } else { parts.join(", ") + ")" })
+        format!(
+            "{}-{}{}{}",
+            pn.op.name(),
+            node,
+            if parts.is_empty() { "" } else { " (" },
+            if parts.is_empty() {
+                String::new()
+            } else {
+                parts.join(", ") + ")"
+            }
+        )
     }
 }
 

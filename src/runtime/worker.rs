@@ -29,14 +29,25 @@ pub struct Worker<T: Transport> {
 impl<T: Transport> Worker<T> {
     /// A worker on a transport endpoint.
     pub fn new(t: T) -> Worker<T> {
-        Worker { t, plans: HashMap::new(), store: HashMap::new(), ready: VecDeque::new(), waiting: Vec::new(), done: HashMap::new() }
+        Worker {
+            t,
+            plans: HashMap::new(),
+            store: HashMap::new(),
+            ready: VecDeque::new(),
+            waiting: Vec::new(),
+            done: HashMap::new(),
+        }
     }
 
     /// Runs until the scheduler says stop (or the transport closes). Returns the transport
     /// so its owner can finalise it.
     pub fn run(mut self) -> Result<T, CommError> {
         loop {
-            let env = if self.ready.is_empty() { Some(self.t.recv()?) } else { self.t.try_recv()? };
+            let env = if self.ready.is_empty() {
+                Some(self.t.recv()?)
+            } else {
+                self.t.try_recv()?
+            };
             let mut next = env;
             while let Some(e) = next {
                 if !self.handle(e)? {
@@ -80,7 +91,9 @@ impl<T: Transport> Worker<T> {
                 self.plans.insert(p.comp, Arc::new(*p));
             }
             Msg::Chunk { key, meta } => {
-                let payload = env.payload.ok_or_else(|| CommError::Closed("chunk message without payload".into()))?;
+                let payload = env
+                    .payload
+                    .ok_or_else(|| CommError::Closed("chunk message without payload".into()))?;
                 let chunk = Chunk::from_parts(meta, payload).map_err(CommError::Closed)?;
                 self.store.insert(key, chunk);
                 self.wake(key);
@@ -108,7 +121,12 @@ impl<T: Transport> Worker<T> {
                     .map(|(n, b)| plan.key(n, b))
                     .filter(|k| !self.store.contains_key(k))
                     .collect();
-                let task = Task { comp, node, block, missing };
+                let task = Task {
+                    comp,
+                    node,
+                    block,
+                    missing,
+                };
                 if task.missing.is_empty() {
                     self.ready.push_back(task);
                 } else {
@@ -117,7 +135,11 @@ impl<T: Transport> Worker<T> {
             }
             Cmd::SendTo { key, dest } => {
                 if let Some(c) = self.store.get(&key) {
-                    let hdr = Msg::Chunk { key, meta: c.meta() }.encode();
+                    let hdr = Msg::Chunk {
+                        key,
+                        meta: c.meta(),
+                    }
+                    .encode();
                     self.t.send(dest, hdr, Some(c.data.clone()))?;
                 }
             }
@@ -126,13 +148,15 @@ impl<T: Transport> Worker<T> {
             }
             Cmd::EndComp { comp, keep } => {
                 self.plans.remove(&comp);
-                self.store.retain(|k, _| k.comp != comp || keep.contains(&k.node));
+                self.store
+                    .retain(|k, _| k.comp != comp || keep.contains(&k.node));
                 self.ready.retain(|t| t.comp != comp);
                 self.waiting.retain(|t| t.comp != comp);
                 self.done.remove(&comp);
             }
             Cmd::DropNode { comp, node } => {
-                self.store.retain(|k, _| !(k.comp == comp && k.node == node));
+                self.store
+                    .retain(|k, _| !(k.comp == comp && k.node == node));
             }
         }
         Ok(())
@@ -158,7 +182,9 @@ impl<T: Transport> Worker<T> {
         };
         let store = &self.store;
         let fetch = |k: ChunkKey| store.get(&k).cloned();
-        let result = catch_unwind(AssertUnwindSafe(|| plan.eval(task.node, task.block, &fetch)));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            plan.eval(task.node, task.block, &fetch)
+        }));
         let outcome = match result {
             Ok(r) => r,
             Err(panic) => Err(format!(
@@ -175,13 +201,26 @@ impl<T: Transport> Worker<T> {
                 let key = plan.key(task.node, task.block);
                 let nbytes = chunk.nbytes() as u64;
                 self.store.insert(key, chunk);
-                self.done.entry(task.comp).or_default().push((task.node as u32, task.block as u64, nbytes));
+                self.done.entry(task.comp).or_default().push((
+                    task.node as u32,
+                    task.block as u64,
+                    nbytes,
+                ));
                 self.wake(key);
             }
             Err(message) => {
                 self.flush()?;
                 let host = self.t.host();
-                self.send(Rank::SCHEDULER, &Msg::Failed { comp: task.comp, node: task.node as u32, block: task.block as u64, message, host })?;
+                self.send(
+                    Rank::SCHEDULER,
+                    &Msg::Failed {
+                        comp: task.comp,
+                        node: task.node as u32,
+                        block: task.block as u64,
+                        message,
+                        host,
+                    },
+                )?;
             }
         }
         Ok(())

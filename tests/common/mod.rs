@@ -9,7 +9,8 @@ pub fn oracle_dir() -> PathBuf {
 }
 
 pub fn cases() -> Vec<Value> {
-    let text = std::fs::read_to_string(oracle_dir().join("expected.json")).expect("tests/oracle/expected.json");
+    let text = std::fs::read_to_string(oracle_dir().join("expected.json"))
+        .expect("tests/oracle/expected.json");
     match serde_json::from_str(&text).expect("valid oracle JSON") {
         Value::Array(v) => v,
         _ => panic!("oracle JSON must be a list"),
@@ -34,7 +35,10 @@ fn num(v: &Value) -> f64 {
 /// description of the first difference.
 pub fn compare(case: &Value, got: &Value) -> Result<(), String> {
     if case["shape"] != got["shape"] {
-        return Err(format!("shape {} != expected {}", got["shape"], case["shape"]));
+        return Err(format!(
+            "shape {} != expected {}",
+            got["shape"], case["shape"]
+        ));
     }
     let note = case["note"].as_str().unwrap_or("");
     let want_dt = case["dtype"].as_str().unwrap_or("");
@@ -51,8 +55,16 @@ pub fn compare(case: &Value, got: &Value) -> Result<(), String> {
                 axes.iter()
                     .map(|a| match a {
                         Value::Array(c) => {
-                            let nz: Vec<Value> = c.iter().filter(|x| x.as_u64() != Some(0)).cloned().collect();
-                            Value::Array(if nz.is_empty() { vec![Value::from(0)] } else { nz })
+                            let nz: Vec<Value> = c
+                                .iter()
+                                .filter(|x| x.as_u64() != Some(0))
+                                .cloned()
+                                .collect();
+                            Value::Array(if nz.is_empty() {
+                                vec![Value::from(0)]
+                            } else {
+                                nz
+                            })
                         }
                         other => other.clone(),
                     })
@@ -62,7 +74,10 @@ pub fn compare(case: &Value, got: &Value) -> Result<(), String> {
         }
     };
     if !case["chunks"].is_null() && nonzero(&case["chunks"]) != nonzero(&got["chunks"]) {
-        return Err(format!("chunks {} != expected {}", got["chunks"], case["chunks"]));
+        return Err(format!(
+            "chunks {} != expected {}",
+            got["chunks"], case["chunks"]
+        ));
     }
     let (w, g) = (case["data"].as_array(), got["data"].as_array());
     let (Some(w), Some(g)) = (w, g) else {
@@ -72,13 +87,19 @@ pub fn compare(case: &Value, got: &Value) -> Result<(), String> {
         return Err(format!("{} values != expected {}", g.len(), w.len()));
     }
     let is_float = want_dt.starts_with("float");
-    let rtol = if want_dt == "float32" || float16 { 2e-6 } else { 1e-9 };
+    let rtol = if want_dt == "float32" || float16 {
+        2e-6
+    } else {
+        1e-9
+    };
     let rtol = if float16 { 1e-3 } else { rtol };
     let _ = note;
     for (i, (a, b)) in w.iter().zip(g).enumerate() {
         let (x, y) = (num(a), num(b));
         let ok = if is_float {
-            (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= rtol * x.abs().max(y.abs()) + 1e-12
+            (x.is_nan() && y.is_nan())
+                || x == y
+                || (x - y).abs() <= rtol * x.abs().max(y.abs()) + 1e-12
         } else {
             a == b || x == y
         };
@@ -91,10 +112,22 @@ pub fn compare(case: &Value, got: &Value) -> Result<(), String> {
 
 /// Cases where Tessera departs from numpy/dask on purpose (documented in README.md).
 pub const KNOWN_DEPARTURES: &[(&str, &str)] = &[
-    ("error/random_not_supported", "random() is part of Tessera's language; dask has no such function"),
-    ("promo/uint64_big", "integer literals are limited to the int64 range"),
-    ("reduce/uint64_sum", "integer literals are limited to the int64 range"),
-    ("math/where_int8_vs_pyint_out_of_range", "an out-of-range Python int is an error, where numpy silently wraps"),
+    (
+        "error/random_not_supported",
+        "random() is part of Tessera's language; dask has no such function",
+    ),
+    (
+        "promo/uint64_big",
+        "integer literals are limited to the int64 range",
+    ),
+    (
+        "reduce/uint64_sum",
+        "integer literals are limited to the int64 range",
+    ),
+    (
+        "math/where_int8_vs_pyint_out_of_range",
+        "an out-of-range Python int is an error, where numpy silently wraps",
+    ),
 ];
 
 pub fn is_known_departure(name: &str) -> bool {

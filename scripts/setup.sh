@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# One command for a fresh Debian/Ubuntu machine: system packages, a release build, and the
+# built-in example, first in-process, then on 4 MPI ranks (rank 0 schedules, 1..3 work).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cargo build --release
+EXAMPLE='(random((4000, 4000), chunks=1000, seed=0) + 1).mean()'
+echo "== in-process: tessera eval '$EXAMPLE'"
+target/release/tessera eval "$EXAMPLE"
+echo "== mpirun -n 4: the same expression"
+[ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mpirun -n 4 --oversubscribe target/release/tessera eval "$EXAMPLE"

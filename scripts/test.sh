@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The full test suite: formatting, lints, unit, property and integration tests (the
+# integration tests launch the real binary in-process and under mpirun -n 2 and -n 4).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+cargo test --release
