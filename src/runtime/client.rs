@@ -213,7 +213,7 @@ impl Client {
         self.release_dropped()?;
         let comp = self.next_comp.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let (plan, arrays) = Plan::build(comp, root);
+        let (plan, arrays) = Plan::build(comp, root, gather);
         let mut s = Scheduler::new(self, &plan, &arrays, gather);
         let res = s.run();
         // Whatever happened, every worker forgets this computation.
@@ -222,7 +222,10 @@ impl Client {
         } else {
             vec![]
         };
-        self.broadcast(&Msg::Cmds(vec![Cmd::EndComp { comp, keep }]))?;
+        let end = Msg::Cmds(vec![Cmd::EndComp { comp, keep }]).encode();
+        for w in (1..self.t.size()).filter(|&w| s.plan_sent[w]) {
+            self.t.send(Rank(w as u32), end.clone(), None)?;
+        }
         res?;
         let mut report = s.report;
         report.wall_seconds = started.elapsed().as_secs_f64();
@@ -280,6 +283,9 @@ struct Scheduler<'a> {
     n_gathered: usize,
     result: Option<Chunk>,
     report: RunReport,
+    /// Workers that have this computation's plan (only those that run its tasks).
+    plan_sent: Vec<bool>,
+    plan_bytes: Option<Vec<u8>>,
 }
 
 impl<'a> Scheduler<'a> {
@@ -358,6 +364,8 @@ impl<'a> Scheduler<'a> {
             n_gathered: 0,
             result: None,
             report,
+            plan_sent: vec![false; nw + 1],
+            plan_bytes: None,
         }
     }
 
@@ -377,7 +385,6 @@ impl<'a> Scheduler<'a> {
         if self.nw == 0 {
             return Err(Error::Internal("no workers".into()));
         }
-        self.c.broadcast(&Msg::Plan(Box::new(self.plan.clone())))?;
         // Root blocks that already exist (local or persisted data) are gathered at once.
         let root = self.plan.root;
         if !self.todo.contains(&root) {
@@ -492,6 +499,11 @@ impl<'a> Scheduler<'a> {
     }
 
     fn dispatch(&mut self, n: usize, b: usize, deps: Vec<Dep>, w: usize) -> Result<()> {
+        if !self.plan_sent[w] {
+            let bytes = self.plan_bytes.get_or_insert_with(|| Msg::Plan(Box::new(self.plan.clone())).encode());
+            self.c.t.send(Rank(w as u32), bytes.clone(), None)?;
+            self.plan_sent[w] = true;
+        }
         for &(m, mb) in &deps {
             let holders = self.holders(m, mb);
             if holders.contains(&(w as u32)) {
@@ -577,7 +589,8 @@ impl<'a> Scheduler<'a> {
                     self.n_gathered += 1;
                 }
                 let holder = self.loc[self.plan.root][b];
-                if holder != 0 && holder != NONE && key.comp == self.plan.comp {
+                let asked = !self.todo.contains(&self.plan.root);
+                if asked && holder != 0 && holder != NONE && key.comp == self.plan.comp {
                     self.batches[holder as usize].push(Cmd::Release(key));
                 }
             }
@@ -643,6 +656,10 @@ impl<'a> Scheduler<'a> {
                 ));
                 self.n_gathered += 1;
             }
+            return Ok(());
+        }
+        if self.todo.contains(&root) {
+            // Computed root blocks come to rank 0 right after the task, unasked.
             return Ok(());
         }
         let key = self.plan.key(root, b);

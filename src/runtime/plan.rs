@@ -48,6 +48,9 @@ pub struct Plan {
     pub nodes: Vec<PlanNode>,
     /// The node whose blocks are the result.
     pub root: usize,
+    /// Workers send root blocks to rank 0 as soon as they are computed (`compute`), or
+    /// keep them (`persist`).
+    pub gather: bool,
 }
 
 /// A task's input that comes from storage.
@@ -55,7 +58,7 @@ pub type Dep = (usize, usize);
 
 impl Plan {
     /// Flattens the graph under `root`; `arrays[i]` is the handle of node `i`.
-    pub fn build(comp: u64, root: &DArray) -> (Plan, Vec<DArray>) {
+    pub fn build(comp: u64, root: &DArray, gather: bool) -> (Plan, Vec<DArray>) {
         // Iterative post-order DFS, deduplicating shared nodes by id.
         let mut index: HashMap<u64, usize> = HashMap::new();
         let mut order: Vec<DArray> = Vec::new();
@@ -138,6 +141,7 @@ impl Plan {
                 comp,
                 nodes,
                 root: root_idx,
+                gather,
             },
             order,
         )

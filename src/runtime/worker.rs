@@ -9,6 +9,9 @@ use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
+/// How long an idle worker polls before blocking.
+const SPIN: std::time::Duration = std::time::Duration::from_micros(100);
+
 struct Task {
     comp: u64,
     node: usize,
@@ -44,7 +47,7 @@ impl<T: Transport> Worker<T> {
     pub fn run(mut self) -> Result<T, CommError> {
         loop {
             let env = if self.ready.is_empty() {
-                Some(self.t.recv()?)
+                Some(self.t.recv_spin(SPIN)?)
             } else {
                 self.t.try_recv()?
             };
@@ -200,7 +203,13 @@ impl<T: Transport> Worker<T> {
             Ok(chunk) => {
                 let key = plan.key(task.node, task.block);
                 let nbytes = chunk.nbytes() as u64;
-                self.store.insert(key, chunk);
+                if plan.gather && task.node == plan.root {
+                    // The result goes straight to the caller; nothing here needs it again.
+                    let hdr = Msg::Chunk { key, meta: chunk.meta() }.encode();
+                    self.t.send(Rank::SCHEDULER, hdr, Some(chunk.data.clone()))?;
+                } else {
+                    self.store.insert(key, chunk);
+                }
                 self.done.entry(task.comp).or_default().push((
                     task.node as u32,
                     task.block as u64,
