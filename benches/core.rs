@@ -43,7 +43,10 @@ fn main() {
     for _ in 0..50 {
         client.compute(&tiny).expect("warm-up");
     }
-    let n: usize = std::env::var("TESSERA_BENCH_ROUNDTRIPS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let n: usize = std::env::var("TESSERA_BENCH_ROUNDTRIPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
     let t = Instant::now();
     for _ in 0..n {
         client.compute(&tiny).expect("round trip");

@@ -64,6 +64,22 @@ impl Transport for LocalTransport {
     }
 
     fn recv(&self) -> Result<Envelope, CommError> {
+        // Poll first: a message that arrives within microseconds is taken without a
+        // futex wake-up; then yield; then block.
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(env) = self.try_recv()? {
+                return Ok(env);
+            }
+            let idle = start.elapsed();
+            if idle < Duration::from_micros(50) {
+                std::hint::spin_loop();
+            } else if idle < Duration::from_millis(1) {
+                std::thread::yield_now();
+            } else {
+                break;
+            }
+        }
         let env = self
             .inbox
             .recv()

@@ -101,26 +101,13 @@ pub trait Transport: Send {
         header: Vec<u8>,
         payload: Option<Arc<Payload>>,
     ) -> Result<(), CommError>;
-    /// Waits for the next message from any rank.
+    /// Waits for the next message from any rank (polling briefly before blocking, so a
+    /// message that arrives within microseconds costs no thread wake-up).
     fn recv(&self) -> Result<Envelope, CommError>;
     /// Waits at most `timeout` for the next message.
     fn recv_timeout(&self, timeout: Duration) -> Result<Option<Envelope>, CommError>;
     /// The next message if one is already here.
     fn try_recv(&self) -> Result<Option<Envelope>, CommError>;
-    /// Polls for up to `spin` before blocking: an idle rank answers within a microsecond
-    /// when work arrives soon after the last message, instead of paying a thread wake-up.
-    fn recv_spin(&self, spin: Duration) -> Result<Envelope, CommError> {
-        let start = std::time::Instant::now();
-        loop {
-            if let Some(e) = self.try_recv()? {
-                return Ok(e);
-            }
-            if start.elapsed() >= spin {
-                return self.recv();
-            }
-            std::thread::yield_now();
-        }
-    }
     /// This endpoint's counters.
     fn stats(&self) -> &CommStats;
     /// A short name for reports: `"in-process"` or `"mpi"`.

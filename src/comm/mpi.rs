@@ -1,74 +1,59 @@
 //! The MPI transport (rsmpi), for runs under `mpirun`/`srun`.
 //!
-//! Each rank runs two helper threads on one communicator: a sender that performs blocking
-//! sends straight from the payload buffers it is given (no copy, no serialization), and a
-//! receiver that probes for incoming headers and receives each payload straight into the
-//! buffer that becomes the chunk. Separate send and receive threads mean two ranks sending
-//! large payloads to each other cannot deadlock, whatever the eager/rendezvous protocol.
+//! One thread drives MPI per rank (the scheduler's on rank 0, the worker loop elsewhere),
+//! so no helper thread competes with computation for cores. Every send is non-blocking
+//! (`MPI_Isend`) straight from the buffer it is given: the payload's `Arc` and the framed
+//! header are kept in a pending list until MPI reports completion, so two ranks sending
+//! large payloads to each other cannot deadlock. Receiving probes for a header, then
+//! receives the payload straight into the pooled buffer that becomes the chunk.
 //!
 //! Framing: every message is a header on [`TAG_HEADER`] whose first 8 bytes give the payload
 //! length (or [`NO_PAYLOAD`]), followed, if present, by the payload in parts of at most
-//! [`MAX_PART`] bytes on [`TAG_PAYLOAD`]. MPI keeps messages between two ranks on one
-//! communicator in order, so the receiver finds the parts right after their header.
+//! [`MAX_PART`] bytes on [`TAG_PAYLOAD`]. MPI keeps messages with the same tag between two
+//! ranks in order, so the receiver finds the parts right after their header.
 //!
 //! All `unsafe` of the crate's MPI use lives in this file.
 
 use super::{CommError, CommStats, Envelope, Payload, Rank, Transport};
-use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use mpi::environment::Universe;
 use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
+use mpi::request::{Request, StaticScope};
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::Threading;
+use std::cell::RefCell;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const TAG_HEADER: i32 = 11;
 const TAG_PAYLOAD: i32 = 12;
 const NO_PAYLOAD: u64 = u64::MAX;
-const STOP: u64 = u64::MAX - 1;
 /// Largest payload part in one MPI message (counts are 32-bit in MPI).
 const MAX_PART: usize = 1 << 30;
 
-/// A communicator shared by this rank's sender and receiver threads.
-///
-/// # Safety
-/// rsmpi communicators are not `Sync` because MPI only allows concurrent calls when the
-/// library was initialised with `MPI_THREAD_MULTIPLE`. [`MpiTransport::init`] refuses to
-/// run unless that level was granted, and only point-to-point operations (never
-/// collectives) are issued concurrently, which the MPI standard permits from any thread.
-struct SharedComm(SimpleCommunicator);
-unsafe impl Send for SharedComm {}
-unsafe impl Sync for SharedComm {}
-
-/// The MPI universe, finalised when dropped.
-///
-/// # Safety
-/// The universe is only dropped by the thread that owns the transport, after both helper
-/// threads have been joined, so MPI is finalised once and with no call in flight.
-struct UniverseHolder(Option<Universe>);
-unsafe impl Send for UniverseHolder {}
-
-struct Outgoing {
-    to: Rank,
-    header: Vec<u8>,
-    payload: Option<Arc<Payload>>,
+/// A send in flight and the buffer it reads from.
+struct PendingSend {
+    request: Request<'static, [u8], StaticScope>,
+    _header: Option<Box<[u8]>>,
+    _payload: Option<Arc<Payload>>,
 }
 
 /// One MPI rank's endpoint.
 pub struct MpiTransport {
     rank: Rank,
     size: usize,
-    comm: Arc<SharedComm>,
-    outbox: Option<Sender<Outgoing>>,
-    inbox: Receiver<Envelope>,
-    threads: Vec<JoinHandle<()>>,
-    stats: Arc<CommStats>,
-    universe: UniverseHolder,
+    world: SimpleCommunicator,
+    pending: RefCell<Vec<PendingSend>>,
+    stats: CommStats,
+    universe: Option<Universe>,
 }
 
-/// True when this process was started by an MPI launcher (mpirun/mpiexec or srun with PMI/PMIx)
-/// as part of a job of more than one rank.
+// SAFETY: MPI is initialised with `MPI_THREAD_MULTIPLE` (checked in `init`), so MPI may be
+// called from whichever thread owns the transport. The transport is not `Sync` (the
+// pending list is a `RefCell`), so only one thread uses it at a time.
+unsafe impl Send for MpiTransport {}
+
+/// True when this process was started by an MPI launcher (mpirun/mpiexec, or srun with
+/// PMI/PMIx) as part of a job of more than one rank.
 pub fn launched_under_mpi() -> bool {
     let var = |k: &str| std::env::var(k).ok();
     let size = var("OMPI_COMM_WORLD_SIZE")
@@ -83,13 +68,20 @@ pub fn launched_under_mpi() -> bool {
             }
         });
     matches!(size.and_then(|s| s.parse::<usize>().ok()), Some(n) if n > 1)
-        || (var("PMIX_RANK").is_some()
-            && var("SLURM_NTASKS").is_none()
-            && var("OMPI_COMM_WORLD_SIZE").is_none())
+}
+
+/// Extends a borrow to `'static` for a non-blocking send.
+///
+/// # Safety
+/// The caller keeps the owner of `bytes` alive and unmoved (a `Box` or an `Arc`, whose heap
+/// address is stable) in the same [`PendingSend`] as the request, and never drops that entry
+/// before MPI reports the request complete.
+unsafe fn extend(bytes: &[u8]) -> &'static [u8] {
+    unsafe { std::mem::transmute::<&[u8], &'static [u8]>(bytes) }
 }
 
 impl MpiTransport {
-    /// Initialises MPI with `MPI_THREAD_MULTIPLE` and starts the helper threads.
+    /// Initialises MPI with `MPI_THREAD_MULTIPLE`.
     pub fn init() -> Result<MpiTransport, CommError> {
         let (universe, level) = mpi::initialize_with_threading(Threading::Multiple)
             .ok_or_else(|| CommError::Init("MPI was already initialised".into()))?;
@@ -99,120 +91,111 @@ impl MpiTransport {
             )));
         }
         let world = universe.world();
-        let rank = Rank(world.rank() as u32);
-        let size = world.size() as usize;
-        let comm = Arc::new(SharedComm(world));
-        let stats = Arc::new(CommStats::default());
-        let (out_tx, out_rx) = unbounded::<Outgoing>();
-        let (in_tx, in_rx) = unbounded::<Envelope>();
-
-        let sender = {
-            let comm = comm.clone();
-            let stats = stats.clone();
-            std::thread::Builder::new()
-                .name("tessera-mpi-send".into())
-                .spawn(move || send_loop(&comm, &stats, out_rx))
-                .map_err(|e| CommError::Init(format!("cannot start the MPI sender thread: {e}")))?
-        };
-        let receiver = {
-            let comm = comm.clone();
-            let stats = stats.clone();
-            std::thread::Builder::new()
-                .name("tessera-mpi-recv".into())
-                .spawn(move || recv_loop(&comm, &stats, in_tx))
-                .map_err(|e| {
-                    CommError::Init(format!("cannot start the MPI receiver thread: {e}"))
-                })?
-        };
         Ok(MpiTransport {
-            rank,
-            size,
-            comm,
-            outbox: Some(out_tx),
-            inbox: in_rx,
-            threads: vec![sender, receiver],
-            stats,
-            universe: UniverseHolder(Some(universe)),
+            rank: Rank(world.rank() as u32),
+            size: world.size() as usize,
+            world,
+            pending: RefCell::new(Vec::new()),
+            stats: CommStats::default(),
+            universe: Some(universe),
         })
     }
 
     /// Ends the whole MPI job at once (used when a rank cannot continue).
     pub fn abort(&self, code: i32) -> ! {
-        self.comm.0.abort(code)
+        self.world.abort(code)
     }
-}
 
-fn send_loop(comm: &SharedComm, stats: &CommStats, rx: Receiver<Outgoing>) {
-    while let Ok(msg) = rx.recv() {
-        let len = msg
-            .payload
-            .as_ref()
-            .map(|p| p.len() as u64)
-            .unwrap_or(NO_PAYLOAD);
-        let mut framed = Vec::with_capacity(8 + msg.header.len());
-        framed.extend_from_slice(&len.to_le_bytes());
-        framed.extend_from_slice(&msg.header);
-        let dest = comm.0.process_at_rank(msg.to.0 as i32);
-        dest.send_with_tag(&framed[..], TAG_HEADER);
-        if let Some(p) = &msg.payload {
-            // Straight from the chunk's own buffer.
-            for part in p.as_bytes().chunks(MAX_PART) {
-                dest.send_with_tag(part, TAG_PAYLOAD);
+    /// Completes finished sends and frees their buffers.
+    fn progress(&self) {
+        let mut pending = self.pending.borrow_mut();
+        let mut still = Vec::with_capacity(pending.len());
+        for p in pending.drain(..) {
+            let PendingSend {
+                request,
+                _header,
+                _payload,
+            } = p;
+            match request.test() {
+                Ok(_) => {}
+                Err(request) => still.push(PendingSend {
+                    request,
+                    _header,
+                    _payload,
+                }),
             }
-            CommStats::add(&stats.payload_bytes_sent, p.len() as u64);
         }
-        CommStats::add(&stats.messages_sent, 1);
+        *pending = still;
     }
-}
 
-fn recv_loop(comm: &SharedComm, stats: &CommStats, tx: Sender<Envelope>) {
-    let any = comm.0.any_process();
-    let mut idle_since = Instant::now();
-    loop {
-        let Some((msg, status)) = any.immediate_matched_probe_with_tag(TAG_HEADER) else {
-            // Spin briefly for latency, then back off so an idle rank leaves the core to
-            // the compute threads (OpenMPI's blocking probe would busy-poll a core).
-            let idle = idle_since.elapsed();
-            if idle < Duration::from_micros(200) {
-                std::hint::spin_loop();
-            } else if idle < Duration::from_millis(5) {
-                std::thread::yield_now();
-            } else {
-                std::thread::sleep(Duration::from_micros(50));
-            }
-            continue;
-        };
-        idle_since = Instant::now();
+    fn post(
+        &self,
+        to: Rank,
+        bytes: &'static [u8],
+        tag: i32,
+        header: Option<Box<[u8]>>,
+        payload: Option<Arc<Payload>>,
+    ) {
+        let request = self
+            .world
+            .process_at_rank(to.0 as i32)
+            .immediate_send_with_tag(StaticScope, bytes, tag);
+        self.pending.borrow_mut().push(PendingSend {
+            request,
+            _header: header,
+            _payload: payload,
+        });
+    }
+
+    fn poll(&self) -> Option<Envelope> {
+        self.progress();
+        let (msg, status) = self
+            .world
+            .any_process()
+            .immediate_matched_probe_with_tag(TAG_HEADER)?;
         let src = status.source_rank();
         let (framed, _) = (msg, status).matched_receive_vec::<u8>();
-        if framed.len() < 8 {
-            continue;
-        }
         let mut len_bytes = [0u8; 8];
-        len_bytes.copy_from_slice(&framed[..8]);
+        len_bytes.copy_from_slice(framed.get(..8).unwrap_or(&[0xff; 8]));
         let len = u64::from_le_bytes(len_bytes);
-        if len == STOP && src == comm.0.rank() {
-            return;
-        }
         let payload = if len == NO_PAYLOAD {
             None
         } else {
             // Received straight into the buffer that becomes the chunk.
             let mut buf = Payload::for_overwrite(len as usize);
-            let from = comm.0.process_at_rank(src);
+            let from = self.world.process_at_rank(src);
             for part in buf.as_bytes_mut().chunks_mut(MAX_PART) {
                 from.receive_into_with_tag(part, TAG_PAYLOAD);
             }
-            CommStats::add(&stats.payload_bytes_received, len);
+            CommStats::add(&self.stats.payload_bytes_received, len);
             Some(Arc::new(buf))
         };
-        let env = Envelope {
+        Some(Envelope {
             from: Rank(src as u32),
-            header: framed[8..].to_vec(),
+            header: framed.get(8..).unwrap_or(&[]).to_vec(),
             payload,
-        };
-        if tx.send(env).is_err() {
-            return;
+        })
+    }
+
+    fn wait_for(&self, deadline: Option<Instant>) -> Option<Envelope> {
+        let start = Instant::now();
+        loop {
+            if let Some(e) = self.poll() {
+                return Some(e);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
+            // Spin briefly for latency, then yield, then sleep so an idle rank leaves the
+            // core to ranks that compute.
+            let idle = start.elapsed();
+            if idle < Duration::from_micros(50) {
+                std::hint::spin_loop();
+            } else if idle < Duration::from_millis(2) {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(Duration::from_micros(50));
+            }
         }
     }
 }
@@ -238,41 +221,42 @@ impl Transport for MpiTransport {
                 self.size
             )));
         }
-        self.outbox
+        let len = payload
             .as_ref()
-            .ok_or_else(|| CommError::Closed("transport is shutting down".into()))?
-            .send(Outgoing {
-                to,
-                header,
-                payload,
-            })
-            .map_err(|_| CommError::Closed("the MPI sender thread has exited".into()))
+            .map(|p| p.len() as u64)
+            .unwrap_or(NO_PAYLOAD);
+        let mut framed = Vec::with_capacity(8 + header.len());
+        framed.extend_from_slice(&len.to_le_bytes());
+        framed.extend_from_slice(&header);
+        let framed = framed.into_boxed_slice();
+        // SAFETY: the box moves into the pending entry with its request.
+        let bytes = unsafe { extend(&framed) };
+        self.post(to, bytes, TAG_HEADER, Some(framed), None);
+        if let Some(p) = payload {
+            // Straight from the chunk's own buffer.
+            for part in p.as_bytes().chunks(MAX_PART) {
+                // SAFETY: the Arc moves into the pending entry with its request.
+                let bytes = unsafe { extend(part) };
+                self.post(to, bytes, TAG_PAYLOAD, None, Some(p.clone()));
+            }
+            CommStats::add(&self.stats.payload_bytes_sent, p.len() as u64);
+        }
+        CommStats::add(&self.stats.messages_sent, 1);
+        self.progress();
+        Ok(())
     }
 
     fn recv(&self) -> Result<Envelope, CommError> {
-        self.inbox
-            .recv()
-            .map_err(|_| CommError::Closed("the MPI receiver thread has exited".into()))
+        self.wait_for(None)
+            .ok_or_else(|| CommError::Closed("no message".into()))
     }
 
     fn recv_timeout(&self, timeout: Duration) -> Result<Option<Envelope>, CommError> {
-        match self.inbox.recv_timeout(timeout) {
-            Ok(e) => Ok(Some(e)),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(CommError::Closed(
-                "the MPI receiver thread has exited".into(),
-            )),
-        }
+        Ok(self.wait_for(Some(Instant::now() + timeout)))
     }
 
     fn try_recv(&self) -> Result<Option<Envelope>, CommError> {
-        match self.inbox.try_recv() {
-            Ok(e) => Ok(Some(e)),
-            Err(TryRecvError::Empty) => Ok(None),
-            Err(TryRecvError::Disconnected) => Err(CommError::Closed(
-                "the MPI receiver thread has exited".into(),
-            )),
-        }
+        Ok(self.poll())
     }
 
     fn stats(&self) -> &CommStats {
@@ -290,21 +274,10 @@ impl Transport for MpiTransport {
 
 impl Drop for MpiTransport {
     fn drop(&mut self) {
-        // Let the sender drain its queue and exit, stop the receiver with a message to
-        // ourselves, join both, then finalise MPI.
-        self.outbox.take();
-        let mut threads = self.threads.drain(..);
-        if let Some(sender) = threads.next() {
-            let _ = sender.join();
+        // Every send must complete before MPI is finalised.
+        for p in self.pending.get_mut().drain(..) {
+            p.request.wait();
         }
-        let stop = STOP.to_le_bytes();
-        self.comm
-            .0
-            .process_at_rank(self.rank.0 as i32)
-            .send_with_tag(&stop[..], TAG_HEADER);
-        for t in threads {
-            let _ = t.join();
-        }
-        self.universe.0.take();
+        self.universe.take();
     }
 }

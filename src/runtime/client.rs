@@ -500,7 +500,9 @@ impl<'a> Scheduler<'a> {
 
     fn dispatch(&mut self, n: usize, b: usize, deps: Vec<Dep>, w: usize) -> Result<()> {
         if !self.plan_sent[w] {
-            let bytes = self.plan_bytes.get_or_insert_with(|| Msg::Plan(Box::new(self.plan.clone())).encode());
+            let bytes = self
+                .plan_bytes
+                .get_or_insert_with(|| Msg::Plan(Box::new(self.plan.clone())).encode());
             self.c.t.send(Rank(w as u32), bytes.clone(), None)?;
             self.plan_sent[w] = true;
         }

@@ -9,9 +9,6 @@ use std::collections::{HashMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-/// How long an idle worker polls before blocking.
-const SPIN: std::time::Duration = std::time::Duration::from_micros(100);
-
 struct Task {
     comp: u64,
     node: usize,
@@ -47,7 +44,7 @@ impl<T: Transport> Worker<T> {
     pub fn run(mut self) -> Result<T, CommError> {
         loop {
             let env = if self.ready.is_empty() {
-                Some(self.t.recv_spin(SPIN)?)
+                Some(self.t.recv()?)
             } else {
                 self.t.try_recv()?
             };
@@ -205,8 +202,13 @@ impl<T: Transport> Worker<T> {
                 let nbytes = chunk.nbytes() as u64;
                 if plan.gather && task.node == plan.root {
                     // The result goes straight to the caller; nothing here needs it again.
-                    let hdr = Msg::Chunk { key, meta: chunk.meta() }.encode();
-                    self.t.send(Rank::SCHEDULER, hdr, Some(chunk.data.clone()))?;
+                    let hdr = Msg::Chunk {
+                        key,
+                        meta: chunk.meta(),
+                    }
+                    .encode();
+                    self.t
+                        .send(Rank::SCHEDULER, hdr, Some(chunk.data.clone()))?;
                 } else {
                     self.store.insert(key, chunk);
                 }
