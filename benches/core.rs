@@ -1,92 +1,180 @@
-//! Core runtime figures beside a physical reference measured in the same run.
-//! In-process: `cargo bench --bench core`. Over MPI: build with `cargo bench --no-run` and
-//! launch the bench executable under `mpirun -n 3` (rank 0 schedules, two workers).
+//! Core runtime figures, each beside a physical reference measured in the same run.
+//!
+//! In-process: `cargo bench --bench core`. Over MPI: `cargo bench --bench core --no-run`,
+//! then launch the printed executable with `mpirun -n 3` (rank 0 schedules, two workers).
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tessera::comm::local::LocalTransport;
+use tessera::comm::mpi::{launched_under_mpi, MpiTransport};
+use tessera::comm::{Payload, Rank, Transport};
 use tessera::expr::eval::{evaluate, into_array, Bindings};
-use tessera::{start, ClientOptions, Started};
+use tessera::{start, start_on, Client, ClientOptions, Started};
+
+const MIB16: usize = 16 << 20;
 
 fn memcpy_gbs() -> f64 {
-    let n = 16 << 20;
-    let src = vec![1u8; n];
-    let mut dst = vec![0u8; n];
+    let src = vec![1u8; MIB16];
+    let mut dst = vec![0u8; MIB16];
     dst.copy_from_slice(&src);
-    let t = Instant::now();
     let reps = 20;
+    let t = Instant::now();
     for _ in 0..reps {
         dst.copy_from_slice(std::hint::black_box(&src));
         std::hint::black_box(&mut dst);
     }
-    (n * reps) as f64 / t.elapsed().as_secs_f64() / 1e9
+    (MIB16 * reps) as f64 / t.elapsed().as_secs_f64() / 1e9
 }
 
-fn arr(src: &str) -> tessera::DArray {
-    into_array(evaluate(src, &Bindings::new()).expect("expr")).expect("array")
+/// One-way time per message through the `Transport` trait (rank 0 sends, the peer echoes
+/// the very payload it received).
+fn transport_pingpong(t: &dyn Transport, peer: Rank, bytes: usize, iters: usize) -> Duration {
+    let payload = Arc::new(Payload::zeroed(bytes));
+    let run = |n: usize| {
+        for _ in 0..n {
+            if t.rank() == Rank(0) {
+                t.send(peer, b"ping".to_vec(), Some(payload.clone())).expect("send");
+                t.recv().expect("recv");
+            } else {
+                let e = t.recv().expect("recv");
+                t.send(e.from, b"pong".to_vec(), e.payload).expect("send");
+            }
+        }
+    };
+    run(iters.div_ceil(10).max(2));
+    let s = Instant::now();
+    run(iters);
+    s.elapsed() / (2 * iters as u32)
+}
+
+fn gbs(bytes: usize, d: Duration) -> f64 {
+    bytes as f64 / d.as_secs_f64() / 1e9
+}
+
+/// MPI references: raw ping-pong and the same through Tessera's transport (ranks 0 and 1).
+fn mpi_reference(t: &MpiTransport) -> Option<f64> {
+    if t.rank().0 > 1 {
+        return None;
+    }
+    let peer = Rank(1 - t.rank().0);
+    let lat = t.raw_pingpong(peer, 8, 20_000);
+    let bw = t.raw_pingpong(peer, MIB16, 50);
+    let tlat = transport_pingpong(t, peer, 8, 20_000);
+    let tbw = transport_pingpong(t, peer, MIB16, 50);
+    if t.rank() == Rank(0) {
+        println!("reference: raw MPI ping-pong 8 B one-way {:.2} us; 16 MiB {:.2} GB/s", lat.as_secs_f64() * 1e6, gbs(MIB16, bw));
+        println!(
+            "chunk transfer through the MPI transport: 8 B one-way {:.2} us; 16 MiB {:.2} GB/s = {:.2} of raw MPI",
+            tlat.as_secs_f64() * 1e6,
+            gbs(MIB16, tbw),
+            bw.as_secs_f64() / tbw.as_secs_f64()
+        );
+    }
+    Some(gbs(MIB16, bw))
+}
+
+fn local_reference() -> f64 {
+    let mut g = LocalTransport::group(2);
+    let b = g.pop().expect("endpoint");
+    let a = g.pop().expect("endpoint");
+    let echo = std::thread::spawn(move || {
+        while let Ok(e) = b.recv() {
+            if e.header == b"stop" {
+                break;
+            }
+            let _ = b.send(e.from, b"pong".to_vec(), e.payload);
+        }
+    });
+    let lat = transport_pingpong(&a, Rank(1), 8, 20_000);
+    let tbw = transport_pingpong(&a, Rank(1), MIB16, 50);
+    let _ = a.send(Rank(1), b"stop".to_vec(), None);
+    let _ = echo.join();
+    let mem = memcpy_gbs();
+    println!("reference: memcpy 16 MiB (touched pages) {mem:.2} GB/s");
+    println!(
+        "chunk transfer through the in-process transport: 8 B one-way {:.2} us; 16 MiB {:.1} GB/s (payloads are shared, not copied)",
+        lat.as_secs_f64() * 1e6,
+        gbs(MIB16, tbw)
+    );
+    mem
+}
+
+fn arr(src: &str, b: &Bindings) -> tessera::DArray {
+    into_array(evaluate(src, b).expect("expr")).expect("array")
 }
 
 fn main() {
-    let client = match start(&ClientOptions { workers: 2 }).expect("start") {
+    let opts = ClientOptions { workers: 2 };
+    let (started, reference) = if launched_under_mpi() {
+        let t = MpiTransport::init().expect("MPI");
+        let r = mpi_reference(&t);
+        (start_on(t, &opts).expect("start"), r)
+    } else {
+        let r = local_reference();
+        (start(&opts).expect("start"), Some(r))
+    };
+    let client = match started {
         Started::Client(c) => c,
         Started::WorkerFinished => return,
     };
-    println!(
-        "transport: {} with {} workers",
-        client.transport_kind(),
-        client.workers()
-    );
-    println!(
-        "reference: memcpy 16 MiB (touched pages): {:.2} GB/s",
-        memcpy_gbs()
-    );
+    run(&client, reference.unwrap_or(f64::NAN));
+}
 
-    let tiny = arr("ones(1, chunks=1) + 1");
-    for _ in 0..50 {
+fn run(client: &Client, reference_gbs: f64) {
+    let none = Bindings::new();
+    println!("runtime: {} transport, {} workers", client.transport_kind(), client.workers());
+
+    let tiny = arr("ones(1, chunks=1) + 1", &none);
+    for _ in 0..100 {
         client.compute(&tiny).expect("warm-up");
     }
-    let n: usize = std::env::var("TESSERA_BENCH_ROUNDTRIPS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let n: usize = std::env::var("TESSERA_BENCH_ROUNDTRIPS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let t = Instant::now();
     for _ in 0..n {
         client.compute(&tiny).expect("round trip");
     }
-    println!(
-        "round trip of one tiny task (submit, compute, gather), {n} in sequence: {:.1} us each",
-        t.elapsed().as_secs_f64() * 1e6 / n as f64
-    );
+    println!("round trip of one trivial task (plan, run, gather), {n} in sequence: {:.1} us each", t.elapsed().as_secs_f64() * 1e6 / n as f64);
 
     let t = Instant::now();
-    let many = arr("(ones((1000, 1000), chunks=1) + 1).sum()");
-    let per_chunk = t.elapsed().as_secs_f64() * 1e9 / 1e6;
+    let graph = arr("(ones((1000, 1000), chunks=1) + 1).sum()", &none);
     println!(
-        "graph construction of (x + 1).sum() over 1,000,000 chunks: {per_chunk:.3} ns per chunk"
+        "graph construction of (x + 1).sum() with x in 1,000,000 chunks: {:.4} us per chunk (result {:?}, lazy)",
+        t.elapsed().as_secs_f64() * 1e6 / 1e6,
+        graph.shape()
     );
+
+    let many = arr("(ones(100000, chunks=1) + 1).sum()", &none);
     let t = Instant::now();
-    let tasks_arr = arr("(ones((100000,), chunks=1) + 1).sum()");
-    let r = client.compute(&tasks_arr).expect("many tasks");
+    let r = client.compute(&many).expect("many tasks");
     let secs = t.elapsed().as_secs_f64();
     let tasks = client.last_report().map(|r| r.tasks).unwrap_or(0);
-    println!("{tasks} small tasks (100,000 one-element chunks + reduction tree): {:.0} tasks/s, result {}", tasks as f64 / secs, r.to_f64_vec()[0]);
-    drop(many);
+    println!("{tasks} independent tiny tasks (+ reduction tree): {:.0} tasks/s (result {})", tasks as f64 / secs, r.to_f64_vec()[0]);
 
-    let big = arr("(random((4000, 4000), chunks=(2000, 4000), seed=1) + 1).sum()");
+    let x = client.persist(&arr("random((4000, 4000), chunks=(2000, 4000), seed=1)", &none)).expect("persist");
+    let mut b = Bindings::new();
+    b.insert("x".into(), x);
+    let sum = arr("(x + 1).sum()", &b);
+    client.compute(&sum).expect("warm-up");
     let t = Instant::now();
-    client.compute(&big).expect("sum");
-    println!(
-        "(x + 1).sum(), 4000x4000 float64, 2 chunks: {:.3} s",
-        t.elapsed().as_secs_f64()
-    );
+    client.compute(&sum).expect("sum");
+    println!("(x + 1).sum(), x persisted 4000x4000 float64 in 2 chunks: {:.4} s", t.elapsed().as_secs_f64());
 
-    let moved =
-        arr("random((2048, 2048), chunks=(2048, 1024), seed=2).rechunk((1024, 2048)).sum()");
+    // Worker-to-worker movement: 16 blocks of 16 MiB, half on each worker, regrouped so
+    // every output block needs rows from both workers.
+    let y = client.persist(&arr("random((16, 2097152), chunks=(1, 2097152), seed=3)", &none)).expect("persist");
+    let mut b = Bindings::new();
+    b.insert("y".into(), y);
+    let moved = arr("y.rechunk((16, 131072))", &b);
     let t = Instant::now();
-    client.compute(&moved).expect("rechunk");
+    let kept = client.persist(&moved).expect("rechunk");
+    let secs = t.elapsed().as_secs_f64();
     let rep = client.last_report().unwrap_or_default();
     println!(
-        "rechunk 32 MiB columns->rows then sum: {:.3} s, bytes moved between workers {} ({:.2} GB/s of wall time)",
-        t.elapsed().as_secs_f64(),
-        rep.bytes_moved,
-        rep.bytes_moved as f64 / t.elapsed().as_secs_f64() / 1e9
+        "rechunk 256 MiB rows->columns across 2 workers: {:.3} s, {} MiB moved worker to worker, {:.2} GB/s moved = {:.2} of the transfer reference",
+        secs,
+        rep.bytes_moved >> 20,
+        rep.bytes_moved as f64 / secs / 1e9,
+        rep.bytes_moved as f64 / secs / 1e9 / reference_gbs
     );
+    drop(kept);
 }

@@ -17,4 +17,4 @@ pub mod runtime;
 
 pub use array::graph::DArray;
 pub use error::{Error, Result};
-pub use runtime::{start, Client, ClientOptions, Started};
+pub use runtime::{start, start_on, Client, ClientOptions, Started};

@@ -106,6 +106,31 @@ impl MpiTransport {
         self.world.abort(code)
     }
 
+    /// Raw MPI ping-pong with `peer` (both ranks call it): the physical reference that
+    /// benchmarks print beside their figures. Returns the one-way time per message of
+    /// `bytes` bytes, averaged over `iters` round trips after a warm-up.
+    pub fn raw_pingpong(&self, peer: Rank, bytes: usize, iters: usize) -> Duration {
+        const TAG: i32 = 99;
+        let mut buf = vec![0u8; bytes.max(1)];
+        let other = self.world.process_at_rank(peer.0 as i32);
+        let first = self.rank < peer;
+        let mut run = |n: usize| {
+            for _ in 0..n {
+                if first {
+                    other.send_with_tag(&buf[..], TAG);
+                    other.receive_into_with_tag(&mut buf[..], TAG);
+                } else {
+                    other.receive_into_with_tag(&mut buf[..], TAG);
+                    other.send_with_tag(&buf[..], TAG);
+                }
+            }
+        };
+        run(iters.div_ceil(10).max(2));
+        let t = Instant::now();
+        run(iters);
+        t.elapsed() / (2 * iters.max(1) as u32)
+    }
+
     /// Completes finished sends and frees their buffers.
     fn progress(&self) {
         let mut pending = self.pending.borrow_mut();

@@ -91,23 +91,24 @@ pub enum Started {
 /// serves as a worker until rank 0 shuts down; otherwise in-process worker threads.
 pub fn start(opts: &ClientOptions) -> Result<Started> {
     if launched_under_mpi() {
-        let t = MpiTransport::init()?;
-        if t.size() == 1 {
-            let mut c = Client::local(opts.workers)?;
-            c._mpi = Some(t);
-            return Ok(Started::Client(c));
-        }
-        if t.rank() != Rank::SCHEDULER {
-            let t = Worker::new(t).run()?;
-            drop(t);
-            return Ok(Started::WorkerFinished);
-        }
-        return Ok(Started::Client(Client::with_transport(
-            Box::new(t),
-            Vec::new(),
-        )));
+        return start_on(MpiTransport::init()?, opts);
     }
     Ok(Started::Client(Client::local(opts.workers)?))
+}
+
+/// Like [`start`], on an MPI transport the caller already initialised (benchmarks use the
+/// transport for reference measurements first).
+pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
+    if t.size() == 1 {
+        let mut c = Client::local(opts.workers)?;
+        c._mpi = Some(t);
+        return Ok(Started::Client(c));
+    }
+    if t.rank() != Rank::SCHEDULER {
+        drop(Worker::new(t).run()?);
+        return Ok(Started::WorkerFinished);
+    }
+    Ok(Started::Client(Client::with_transport(Box::new(t), Vec::new())))
 }
 
 impl Client {

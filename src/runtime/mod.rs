@@ -8,5 +8,5 @@ pub mod protocol;
 pub mod report;
 pub mod worker;
 
-pub use client::{start, Client, ClientOptions, Started};
+pub use client::{start, start_on, Client, ClientOptions, Started};
 pub use report::RunReport;
