@@ -46,6 +46,12 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
     },
+    /// Instrumented checks of the transport, run by the test suite under mpirun -n 2.
+    #[command(hide = true)]
+    SelfTest {
+        /// Which check: `zero-copy`.
+        what: String,
+    },
 }
 
 /// Entry point: returns the process exit code.
@@ -62,6 +68,10 @@ pub fn main() -> i32 {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
+        Command::SelfTest { what } => match what.as_str() {
+            "zero-copy" => crate::comm::selftest::zero_copy(),
+            other => Err(anyhow!("unknown self-test '{other}'")),
+        },
         Command::Eval {
             expr,
             json,

@@ -10,11 +10,12 @@
 pub mod local;
 pub mod mpi;
 pub mod payload;
+pub mod selftest;
 
 pub use payload::Payload;
 
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,11 +72,25 @@ pub struct CommStats {
     pub messages_sent: AtomicU64,
     /// Payload bytes the transport copied on the way (zero by design; tests assert it).
     pub payload_bytes_copied: AtomicU64,
+    /// Address of the last payload buffer handed to the network (tests compare it with the
+    /// chunk's own buffer).
+    pub last_send_addr: AtomicUsize,
+    /// Address of the last buffer a payload was received into.
+    pub last_recv_addr: AtomicUsize,
 }
 
 impl CommStats {
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_addr(slot: &AtomicUsize, addr: usize) {
+        slot.store(addr, Ordering::Relaxed);
+    }
+
+    /// Reads an address slot.
+    pub fn addr(slot: &AtomicUsize) -> usize {
+        slot.load(Ordering::Relaxed)
     }
 
     /// Reads a counter.

@@ -188,6 +188,7 @@ impl MpiTransport {
         } else {
             // Received straight into the buffer that becomes the chunk.
             let mut buf = Payload::for_overwrite(len as usize);
+            CommStats::set_addr(&self.stats.last_recv_addr, buf.as_bytes().as_ptr() as usize);
             let from = self.world.process_at_rank(src);
             for part in buf.as_bytes_mut().chunks_mut(MAX_PART) {
                 from.receive_into_with_tag(part, TAG_PAYLOAD);
@@ -259,6 +260,7 @@ impl Transport for MpiTransport {
         self.post(to, bytes, TAG_HEADER, Some(framed), None);
         if let Some(p) = payload {
             // Straight from the chunk's own buffer.
+            CommStats::set_addr(&self.stats.last_send_addr, p.as_bytes().as_ptr() as usize);
             for part in p.as_bytes().chunks(MAX_PART) {
                 // SAFETY: the Arc moves into the pending entry with its request.
                 let bytes = unsafe { extend(part) };

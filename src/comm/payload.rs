@@ -6,6 +6,7 @@
 //! the speed of touched ones on the reference machine).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::sync::OnceLock;
 
@@ -27,6 +28,15 @@ fn pool() -> &'static Mutex<Pool> {
             bytes: 0,
         })
     })
+}
+
+static COPIED: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes copied into payloads from other memory so far in this process (by
+/// [`Payload::copy_from`]). Transfers never call it; tests assert the count does not move
+/// while chunks cross ranks.
+pub fn copied_bytes() -> u64 {
+    COPIED.load(Ordering::Relaxed)
 }
 
 /// A contiguous byte buffer aligned to 8 bytes.
@@ -71,6 +81,7 @@ impl Payload {
 
     /// A buffer holding a copy of `bytes`.
     pub fn copy_from(bytes: &[u8]) -> Payload {
+        COPIED.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         let mut p = Payload::for_overwrite(bytes.len());
         p.as_bytes_mut().copy_from_slice(bytes);
         p
