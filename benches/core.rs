@@ -33,7 +33,8 @@ fn transport_pingpong(t: &dyn Transport, peer: Rank, bytes: usize, iters: usize)
     let run = |n: usize| {
         for _ in 0..n {
             if t.rank() == Rank(0) {
-                t.send(peer, b"ping".to_vec(), Some(payload.clone())).expect("send");
+                t.send(peer, b"ping".to_vec(), Some(payload.clone()))
+                    .expect("send");
                 t.recv().expect("recv");
             } else {
                 let e = t.recv().expect("recv");
@@ -62,7 +63,11 @@ fn mpi_reference(t: &MpiTransport) -> Option<f64> {
     let tlat = transport_pingpong(t, peer, 8, 20_000);
     let tbw = transport_pingpong(t, peer, MIB16, 50);
     if t.rank() == Rank(0) {
-        println!("reference: raw MPI ping-pong 8 B one-way {:.2} us; 16 MiB {:.2} GB/s", lat.as_secs_f64() * 1e6, gbs(MIB16, bw));
+        println!(
+            "reference: raw MPI ping-pong 8 B one-way {:.2} us; 16 MiB {:.2} GB/s",
+            lat.as_secs_f64() * 1e6,
+            gbs(MIB16, bw)
+        );
         println!(
             "chunk transfer through the MPI transport: 8 B one-way {:.2} us; 16 MiB {:.2} GB/s = {:.2} of raw MPI",
             tlat.as_secs_f64() * 1e6,
@@ -122,18 +127,28 @@ fn main() {
 
 fn run(client: &Client, reference_gbs: f64) {
     let none = Bindings::new();
-    println!("runtime: {} transport, {} workers", client.transport_kind(), client.workers());
+    println!(
+        "runtime: {} transport, {} workers",
+        client.transport_kind(),
+        client.workers()
+    );
 
     let tiny = arr("ones(1, chunks=1) + 1", &none);
     for _ in 0..100 {
         client.compute(&tiny).expect("warm-up");
     }
-    let n: usize = std::env::var("TESSERA_BENCH_ROUNDTRIPS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let n: usize = std::env::var("TESSERA_BENCH_ROUNDTRIPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
     let t = Instant::now();
     for _ in 0..n {
         client.compute(&tiny).expect("round trip");
     }
-    println!("round trip of one trivial task (plan, run, gather), {n} in sequence: {:.1} us each", t.elapsed().as_secs_f64() * 1e6 / n as f64);
+    println!(
+        "round trip of one trivial task (plan, run, gather), {n} in sequence: {:.1} us each",
+        t.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
 
     let t = Instant::now();
     let graph = arr("(ones((1000, 1000), chunks=1) + 1).sum()", &none);
@@ -148,20 +163,37 @@ fn run(client: &Client, reference_gbs: f64) {
     let r = client.compute(&many).expect("many tasks");
     let secs = t.elapsed().as_secs_f64();
     let tasks = client.last_report().map(|r| r.tasks).unwrap_or(0);
-    println!("{tasks} independent tiny tasks (+ reduction tree): {:.0} tasks/s (result {})", tasks as f64 / secs, r.to_f64_vec()[0]);
+    println!(
+        "{tasks} independent tiny tasks (+ reduction tree): {:.0} tasks/s (result {})",
+        tasks as f64 / secs,
+        r.to_f64_vec()[0]
+    );
 
-    let x = client.persist(&arr("random((4000, 4000), chunks=(2000, 4000), seed=1)", &none)).expect("persist");
+    let x = client
+        .persist(&arr(
+            "random((4000, 4000), chunks=(2000, 4000), seed=1)",
+            &none,
+        ))
+        .expect("persist");
     let mut b = Bindings::new();
     b.insert("x".into(), x);
     let sum = arr("(x + 1).sum()", &b);
     client.compute(&sum).expect("warm-up");
     let t = Instant::now();
     client.compute(&sum).expect("sum");
-    println!("(x + 1).sum(), x persisted 4000x4000 float64 in 2 chunks: {:.4} s", t.elapsed().as_secs_f64());
+    println!(
+        "(x + 1).sum(), x persisted 4000x4000 float64 in 2 chunks: {:.4} s",
+        t.elapsed().as_secs_f64()
+    );
 
     // Worker-to-worker movement: 16 blocks of 16 MiB, half on each worker, regrouped so
     // every output block needs rows from both workers.
-    let y = client.persist(&arr("random((16, 2097152), chunks=(1, 2097152), seed=3)", &none)).expect("persist");
+    let y = client
+        .persist(&arr(
+            "random((16, 2097152), chunks=(1, 2097152), seed=3)",
+            &none,
+        ))
+        .expect("persist");
     let mut b = Bindings::new();
     b.insert("y".into(), y);
     let moved = arr("y.rechunk((16, 131072))", &b);

@@ -7,14 +7,28 @@ use std::process::Command;
 #[test]
 fn payloads_cross_mpi_ranks_without_copies() {
     let out = Command::new("mpirun")
-        .args(["-n", "2", "--oversubscribe", env!("CARGO_BIN_EXE_tessera"), "self-test", "zero-copy"])
+        .args([
+            "-n",
+            "2",
+            "--oversubscribe",
+            env!("CARGO_BIN_EXE_tessera"),
+            "self-test",
+            "zero-copy",
+        ])
         .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
         .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .output()
         .expect("mpirun must be installed (README.md, .ci/run)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    let reports: Vec<serde_json::Value> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let reports: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
     assert_eq!(reports.len(), 2, "{text}");
     for r in reports {
         assert_eq!(r["sent_from_chunk_buffer"], true, "{r}");
@@ -34,7 +48,8 @@ fn in_process_transfers_share_the_buffer() {
     let a = g.pop().expect("endpoint");
     let before = tessera::comm::payload::copied_bytes();
     let p = Arc::new(Payload::zeroed(1 << 24));
-    a.send(Rank(1), b"chunk".to_vec(), Some(p.clone())).expect("send");
+    a.send(Rank(1), b"chunk".to_vec(), Some(p.clone()))
+        .expect("send");
     let got = b.recv().expect("recv").payload.expect("payload");
     assert!(Arc::ptr_eq(&p, &got));
     assert_eq!(tessera::comm::payload::copied_bytes(), before);

@@ -12,7 +12,10 @@ use std::sync::Arc;
 pub fn zero_copy() -> anyhow::Result<()> {
     let t = MpiTransport::init()?;
     if t.size() != 2 {
-        anyhow::bail!("self-test zero-copy needs exactly 2 ranks, got {}", t.size());
+        anyhow::bail!(
+            "self-test zero-copy needs exactly 2 ranks, got {}",
+            t.size()
+        );
     }
     let n = 2 * 1024 * 1024;
     let before = copied_bytes();
@@ -25,14 +28,22 @@ pub fn zero_copy() -> anyhow::Result<()> {
         t.send(Rank(1), b"chunk".to_vec(), Some(p.clone()))?;
         let sent_from_buffer = CommStats::addr(&t.stats().last_send_addr) == p.addr();
         let back = t.recv()?;
-        let q = back.payload.ok_or_else(|| anyhow::anyhow!("echo without payload"))?;
+        let q = back
+            .payload
+            .ok_or_else(|| anyhow::anyhow!("echo without payload"))?;
         let received_in_place = q.addr() == CommStats::addr(&t.stats().last_recv_addr);
-        let content_ok = q.typed::<u64>().iter().enumerate().all(|(i, &x)| x == i as u64 * 7);
+        let content_ok = q
+            .typed::<u64>()
+            .iter()
+            .enumerate()
+            .all(|(i, &x)| x == i as u64 * 7);
         serde_json::json!({"rank": 0, "sent_from_chunk_buffer": sent_from_buffer, "received_in_place": received_in_place,
             "content_ok": content_ok, "payload_bytes": n * 8, "bytes_copied": copied_bytes() - before})
     } else {
         let e = t.recv()?;
-        let q = e.payload.ok_or_else(|| anyhow::anyhow!("chunk without payload"))?;
+        let q = e
+            .payload
+            .ok_or_else(|| anyhow::anyhow!("chunk without payload"))?;
         let received_in_place = q.addr() == CommStats::addr(&t.stats().last_recv_addr);
         t.send(Rank(0), b"echo".to_vec(), Some(q.clone()))?;
         let sent_from_buffer = CommStats::addr(&t.stats().last_send_addr) == q.addr();

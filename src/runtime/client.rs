@@ -108,7 +108,10 @@ pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
         drop(Worker::new(t).run()?);
         return Ok(Started::WorkerFinished);
     }
-    Ok(Started::Client(Client::with_transport(Box::new(t), Vec::new())))
+    Ok(Started::Client(Client::with_transport(
+        Box::new(t),
+        Vec::new(),
+    )))
 }
 
 impl Client {
