@@ -214,10 +214,13 @@ impl MpiTransport {
             }
             // Spin briefly for latency, then yield, then sleep so an idle rank leaves the
             // core to ranks that compute.
+            // While our own sends are in flight keep driving MPI (large transfers are
+            // pipelined and need the sender's progress); otherwise back off to sleeping.
             let idle = start.elapsed();
+            let sending = !self.pending.borrow().is_empty();
             if idle < Duration::from_micros(50) {
                 std::hint::spin_loop();
-            } else if idle < Duration::from_millis(2) {
+            } else if sending || idle < Duration::from_millis(2) {
                 std::thread::yield_now();
             } else {
                 std::thread::sleep(Duration::from_micros(50));
