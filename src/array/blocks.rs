@@ -7,6 +7,7 @@ use super::graph::Generator;
 use super::slicing::LocalPick;
 use crate::with_dtype;
 use ndarray::{IxDyn, Slice, SliceInfo, SliceInfoElem};
+use rayon::prelude::*;
 
 /// Values of a generated block at `offset` of an array of `shape`.
 pub fn generate(
@@ -70,20 +71,29 @@ pub fn generate(
                 })
             }
             Generator::Random { seed } => {
-                // Global C-order position of every element, hashed with the seed.
+                // Global C-order position of every element, hashed with the seed; rows of
+                // the block are contiguous runs of positions, filled in parallel.
                 let nd = shape.len();
                 let mut strides = vec![1usize; nd];
                 for a in (0..nd.saturating_sub(1)).rev() {
                     strides[a] = strides[a + 1] * shape[a + 1];
                 }
-                Chunk::build::<T>(dtype, block, |mut out| {
-                    for (idx, x) in out.indexed_iter_mut() {
-                        let mut g = 0usize;
-                        for a in 0..nd {
-                            g += (offset[a] + idx[a]) * strides[a];
+                let row = block.last().copied().unwrap_or(1).max(1);
+                let outer = &block[..nd.saturating_sub(1)];
+                Chunk::build::<T>(dtype, block, |out| {
+                    let Some(flat) = out.into_slice() else { return };
+                    flat.par_chunks_mut(row).enumerate().for_each(|(r, dst)| {
+                        let mut rem = r;
+                        let mut start = if nd > 0 { offset[nd - 1] } else { 0 };
+                        for a in (0..outer.len()).rev() {
+                            let i = rem % outer[a].max(1);
+                            rem /= outer[a].max(1);
+                            start += (offset[a] + i) * strides[a];
                         }
-                        *x = conv_f(uniform(*seed, g as u64));
-                    }
+                        for (k, x) in dst.iter_mut().enumerate() {
+                            *x = conv_f(uniform(*seed, (start + k) as u64));
+                        }
+                    });
                 })
             }
         }
