@@ -70,6 +70,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
         Command::SelfTest { what } => match what.as_str() {
             "zero-copy" => crate::comm::selftest::zero_copy(),
+            "persist" => persist_selftest(),
             other => Err(anyhow!("unknown self-test '{other}'")),
         },
         Command::Eval {
@@ -126,6 +127,36 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `persist` on whatever cluster this is (in-process, or MPI ranks): blocks stay on the
+/// workers, a later expression starts from them without recomputing, and the values equal
+/// a direct computation. Rank 0 prints one JSON line.
+fn persist_selftest() -> anyhow::Result<()> {
+    let client = match start(&ClientOptions::default())? {
+        Started::Client(c) => c,
+        Started::WorkerFinished => return Ok(()),
+    };
+    let x = into_array(evaluate(
+        "arange(1000, chunks=70).reshape((20, 50)).rechunk((7, 13)) * 2",
+        &Bindings::new(),
+    )?)?;
+    let p = client.persist(&x)?;
+    let mut b = Bindings::new();
+    b.insert("x".into(), x);
+    b.insert("p".into(), p);
+    let direct = client.compute(&into_array(evaluate("(x + 1).sum(axis=0)", &b)?)?)?;
+    let from_persisted = client.compute(&into_array(evaluate("(p + 1).sum(axis=0)", &b)?)?)?;
+    let tasks = client.last_report().map(|r| r.tasks).unwrap_or(0);
+    let whole = client.compute(&into_array(evaluate("p", &b)?)?)?;
+    let want: Vec<f64> = (0..1000).map(|v| (v * 2) as f64).collect();
+    println!(
+        "{}",
+        json!({"transport": client.transport_kind(), "workers": client.workers(),
+            "equal": direct.to_f64_vec() == from_persisted.to_f64_vec(),
+            "tasks_after_persist": tasks, "gathered_ok": whole.to_f64_vec() == want})
+    );
+    Ok(())
 }
 
 fn bind_files(open: &[String]) -> anyhow::Result<Bindings> {

@@ -45,3 +45,34 @@ fn persisted_array_feeds_later_expressions() {
         vec![3.0]
     );
 }
+
+#[test]
+fn persist_works_the_same_under_mpi() {
+    let out = std::process::Command::new("mpirun")
+        .args([
+            "-n",
+            "3",
+            "--oversubscribe",
+            env!("CARGO_BIN_EXE_tessera"),
+            "self-test",
+            "persist",
+        ])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .output()
+        .expect("mpirun must be installed (README.md, .ci/run)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "printed once, by rank 0: {text}");
+    let r: serde_json::Value = serde_json::from_str(lines[0]).expect("json");
+    assert_eq!(r["transport"], "mpi");
+    assert_eq!(r["workers"], 2);
+    assert_eq!(r["equal"], true);
+    assert_eq!(r["gathered_ok"], true);
+    assert!(r["tasks_after_persist"].as_u64().unwrap_or(999) < 40, "{r}");
+}
