@@ -528,9 +528,10 @@ fn out_grid(arrays: &[DArray], out_shape: &[usize]) -> ChunkGrid {
 
 /// Builds an elementwise node from operands (arrays and scalars) and a function from their
 /// (already cast) expressions to the result expression.
+/// Builds an elementwise node; operand `k` is cast to `compute[k]` (or the last entry).
 fn elementwise(
     operands: &[Operand],
-    compute: DType,
+    compute: &[DType],
     out_dtype: DType,
     build: impl FnOnce(Vec<EExpr>) -> EExpr,
 ) -> Result<DArray> {
@@ -549,16 +550,21 @@ fn elementwise(
     let mut inputs: Vec<DArray> = Vec::new();
     let mut exprs = Vec::new();
     let mut it = aligned.into_iter();
-    for o in operands {
+    for (k, o) in operands.iter().enumerate() {
+        let target = compute
+            .get(k)
+            .or(compute.last())
+            .copied()
+            .unwrap_or(out_dtype);
         match o {
             Operand::Array(orig) => {
                 let a = it.next().unwrap_or_else(|| orig.clone());
                 let (ins, e) = fused_parts(&a);
                 let e = e.shift_inputs(inputs.len());
                 inputs.extend(ins);
-                exprs.push(cast_expr(e, a.dtype(), compute));
+                exprs.push(cast_expr(e, a.dtype(), target));
             }
-            Operand::Scalar(s) => exprs.push(EExpr::Const(s.to_const(compute)?)),
+            Operand::Scalar(s) => exprs.push(EExpr::Const(s.to_const(target)?)),
         }
     }
     let grid = out_grid(&inputs, &shape);
@@ -663,7 +669,7 @@ pub fn binary(op: BinOp, a: &Operand, b: &Operand) -> Result<DArray> {
         BinOp::Gt => (BFunc::Gt, common, DType::Bool),
         BinOp::Ge => (BFunc::Ge, common, DType::Bool),
     };
-    elementwise(&[a.clone(), b.clone()], compute, out, |mut e| {
+    elementwise(&[a.clone(), b.clone()], &[compute], out, |mut e| {
         let r = e.pop().unwrap_or(EExpr::Input(0));
         let l = e.pop().unwrap_or(EExpr::Input(0));
         EExpr::Binary(func, Box::new(l), Box::new(r))
@@ -678,7 +684,7 @@ pub fn extremum(is_max: bool, a: &Operand, b: &Operand) -> Result<DArray> {
     } else {
         BFunc::Minimum
     };
-    elementwise(&[a.clone(), b.clone()], common, common, |mut e| {
+    elementwise(&[a.clone(), b.clone()], &[common], common, |mut e| {
         let r = e.pop().unwrap_or(EExpr::Input(0));
         let l = e.pop().unwrap_or(EExpr::Input(0));
         EExpr::Binary(f, Box::new(l), Box::new(r))
@@ -688,52 +694,13 @@ pub fn extremum(is_max: bool, a: &Operand, b: &Operand) -> Result<DArray> {
 /// `where(cond, a, b)`.
 pub fn where_(cond: &Operand, a: &Operand, b: &Operand) -> Result<DArray> {
     let common = result_type(&[a, b]);
-    let cond_dt = match cond {
-        Operand::Array(c) => c.dtype(),
-        Operand::Scalar(_) => DType::Bool,
-    };
-    // The condition is cast to bool separately from the value dtype.
     let ops = [cond.clone(), a.clone(), b.clone()];
-    let mut cond_cast = None;
-    let arr = elementwise(&ops, common, common, |mut e| {
+    elementwise(&ops, &[DType::Bool, common, common], common, |mut e| {
         let y = e.pop().unwrap_or(EExpr::Input(0));
         let x = e.pop().unwrap_or(EExpr::Input(0));
         let c = e.pop().unwrap_or(EExpr::Input(0));
-        cond_cast = Some(());
         EExpr::Where(Box::new(c), Box::new(x), Box::new(y))
-    })?;
-    // Fix the condition's cast: it was cast to `common`; cast it to bool instead.
-    let _ = cond_cast;
-    if let Op::Elementwise {
-        inputs,
-        expr: EExpr::Where(c, x, y),
-    } = &arr.node().op
-    {
-        let c = strip_cast(c, cond_dt);
-        let c = match cond {
-            Operand::Scalar(s) => EExpr::Const(s.to_const(DType::Bool)?),
-            Operand::Array(_) => cast_expr(c, cond_dt, DType::Bool),
-        };
-        return Ok(DArray::new(
-            common,
-            arr.grid().clone(),
-            Op::Elementwise {
-                inputs: inputs.clone(),
-                expr: EExpr::Where(Box::new(c), x.clone(), y.clone()),
-            },
-        ));
-    }
-    Ok(arr)
-}
-
-fn strip_cast(e: &EExpr, orig: DType) -> EExpr {
-    match e {
-        EExpr::Cast(inner, _) => {
-            let _ = orig;
-            (**inner).clone()
-        }
-        other => other.clone(),
-    }
+    })
 }
 
 /// `concatenate(arrays, axis)`.

@@ -6,10 +6,10 @@ use super::ast::{BinOp, Expr, ExprKind, IndexItem, Kwarg, Span, UnaryOp};
 use super::parser::{parse, ParseError};
 use crate::array::api::{self, Operand, PyScalar};
 use crate::array::chunk::Chunk;
-use crate::array::chunks::{AxisSpec, ChunkSpec};
+use crate::array::chunks::{AxisSpec, ChunkGrid, ChunkSpec};
 use crate::array::dtype::{DType, ScalarKind};
 use crate::array::elementwise::UFunc;
-use crate::array::graph::{DArray, Generator};
+use crate::array::graph::{DArray, Generator, Op};
 use crate::array::slicing::Index;
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -128,12 +128,11 @@ fn scalar_array(s: PyScalar) -> DArray {
         ScalarKind::Int => Chunk::from_slice::<i64>(DType::I64, &[], &[s.i as i64]),
         ScalarKind::Float => Chunk::from_slice::<f64>(DType::F64, &[], &[s.f]),
     };
-    // A 0-d array has exactly one block; this cannot fail.
-    api::from_local(c, &ChunkSpec::Auto).unwrap_or_else(|_| unreachable_array())
-}
-
-fn unreachable_array() -> DArray {
-    panic!("internal invariant: a 0-d array always has a valid grid")
+    DArray::new(
+        c.dtype,
+        ChunkGrid::scalar(),
+        Op::Local(Some(std::sync::Arc::new(c))),
+    )
 }
 
 fn describe(v: &Value) -> String {
@@ -154,12 +153,11 @@ struct Ev<'a> {
     bindings: &'a Bindings,
 }
 
-struct Args<'e> {
+struct Args {
     pos: Vec<(Value, Span)>,
     kw: Vec<(String, Value, Span)>,
     span: Span,
     name: String,
-    _e: std::marker::PhantomData<&'e ()>,
 }
 
 impl<'a> Ev<'a> {
@@ -472,13 +470,7 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn args<'e>(
-        &self,
-        args: &'e [Expr],
-        kwargs: &'e [Kwarg],
-        span: Span,
-        f: &Value,
-    ) -> Result<Args<'e>> {
+    fn args(&self, args: &[Expr], kwargs: &[Kwarg], span: Span, f: &Value) -> Result<Args> {
         let name = match f {
             Value::Func(n) | Value::Method(_, n) => n.clone(),
             other => return Err(self.e(span, format!("{} is not callable", describe(other)))),
@@ -494,7 +486,6 @@ impl<'a> Ev<'a> {
                 .collect::<Result<_>>()?,
             span,
             name,
-            _e: std::marker::PhantomData,
         })
     }
 
@@ -502,14 +493,14 @@ impl<'a> Ev<'a> {
         match f {
             Value::Method(recv, m) => {
                 a.pos.insert(0, (Value::Array(recv), a.span));
-                self.function(&m, a, true)
+                self.function(&m, a)
             }
-            Value::Func(n) => self.function(&n, a, false),
+            Value::Func(n) => self.function(&n, a),
             other => Err(self.e(a.span, format!("{} is not callable", describe(&other)))),
         }
     }
 
-    fn function(&self, name: &str, mut a: Args, method: bool) -> Result<Value> {
+    fn function(&self, name: &str, mut a: Args) -> Result<Value> {
         let sp = a.span;
         let allowed: &[&str] = match name {
             "zeros" | "ones" => &["shape", "dtype", "chunks"],
@@ -542,14 +533,13 @@ impl<'a> Ev<'a> {
                 ));
             }
         }
-        let _ = method;
         match name {
             "zeros" | "ones" | "full" => {
-                let shape = self.shape_arg(&mut a, "shape", 0)?;
+                let shape = self.shape_arg(&mut a, "shape")?;
                 let fill = match name {
                     "zeros" => PyScalar::int(0),
                     "ones" => PyScalar::int(1),
-                    _ => match self.take(&mut a, "fill_value", 1) {
+                    _ => match self.take(&mut a, "fill_value") {
                         Some((Value::Scalar(s), _)) => s,
                         Some((v, s)) => {
                             return Err(self.e(
@@ -588,7 +578,7 @@ impl<'a> Ev<'a> {
             }
             "arange" => {
                 let nums: Vec<(PyScalar, Span)> = (0..3)
-                    .filter_map(|k| self.take(&mut a, ["start", "stop", "step"][k], k))
+                    .filter_map(|k| self.take(&mut a, ["start", "stop", "step"][k]))
                     .map(|(v, s)| match v {
                         Value::Scalar(x) => Ok((x, s)),
                         other => Err(self.e(
@@ -642,9 +632,9 @@ impl<'a> Ev<'a> {
                 ))
             }
             "linspace" => {
-                let start = self.num_arg(&mut a, "start", 0, None)?;
-                let stop = self.num_arg(&mut a, "stop", 1, None)?;
-                let num = self.num_arg(&mut a, "num", 2, Some(PyScalar::int(50)))?;
+                let start = self.num_arg(&mut a, "start", None)?;
+                let stop = self.num_arg(&mut a, "stop", None)?;
+                let num = self.num_arg(&mut a, "num", Some(PyScalar::int(50)))?;
                 if num.kind == ScalarKind::Float || num.i < 0 {
                     return Err(self.e(
                         sp,
@@ -654,7 +644,7 @@ impl<'a> Ev<'a> {
                         ),
                     ));
                 }
-                let endpoint = match self.take(&mut a, "endpoint", 3) {
+                let endpoint = match self.take(&mut a, "endpoint") {
                     Some((Value::Scalar(s), _)) => s.i != 0,
                     _ => true,
                 };
@@ -687,14 +677,14 @@ impl<'a> Ev<'a> {
             }
             "random" => {
                 let shape = match self
-                    .take(&mut a, "shape", 0)
-                    .or_else(|| self.take(&mut a, "size", 99))
+                    .take(&mut a, "shape")
+                    .or_else(|| self.take(&mut a, "size"))
                 {
                     Some((v, s)) => self.shape_of(&v, s)?,
                     None => vec![],
                 };
                 let chunks = self.chunks_arg(&mut a)?;
-                let seed = match self.take(&mut a, "seed", 99) {
+                let seed = match self.take(&mut a, "seed") {
                     Some((v, s)) => self.int_of(&v, s, "seed")? as u64,
                     None => 0,
                 };
@@ -727,7 +717,7 @@ impl<'a> Ev<'a> {
             }
             "concatenate" | "stack" => {
                 let (seq, s) = self
-                    .take(&mut a, "arrays", 0)
+                    .take(&mut a, "arrays")
                     .ok_or_else(|| self.e(sp, format!("{name}() needs a list of arrays")))?;
                 let Value::Seq(items) = seq else {
                     return Err(self.e(
@@ -746,7 +736,7 @@ impl<'a> Ev<'a> {
                         )),
                     })
                     .collect::<Result<_>>()?;
-                let axis = match self.take(&mut a, "axis", 1) {
+                let axis = match self.take(&mut a, "axis") {
                     Some((v, s)) => self.int_of(&v, s, "axis")?,
                     None => 0,
                 };
@@ -797,7 +787,7 @@ impl<'a> Ev<'a> {
             }
             n if REDUCTIONS.contains(&n) => {
                 let x = self.array_arg(&mut a)?;
-                let axis = match self.take(&mut a, "axis", 1) {
+                let axis = match self.take(&mut a, "axis") {
                     None | Some((Value::None, _)) => None,
                     Some((Value::Seq(xs), s)) => Some(
                         xs.iter()
@@ -806,11 +796,11 @@ impl<'a> Ev<'a> {
                     ),
                     Some((v, s)) => Some(vec![self.int_of(&v, s, "axis")?]),
                 };
-                let keepdims = match self.take(&mut a, "keepdims", 99) {
+                let keepdims = match self.take(&mut a, "keepdims") {
                     Some((Value::Scalar(s), _)) => s.i != 0,
                     _ => false,
                 };
-                let ddof = match self.take(&mut a, "ddof", 99) {
+                let ddof = match self.take(&mut a, "ddof") {
                     Some((Value::Scalar(s), _)) => s.f,
                     _ => 0.0,
                 };
@@ -844,13 +834,12 @@ impl<'a> Ev<'a> {
         }
     }
 
-    /// Removes and returns a positional (at `pos`, counting what remains) or keyword argument.
-    fn take(&self, a: &mut Args, kw: &str, pos: usize) -> Option<(Value, Span)> {
+    /// Removes and returns keyword argument `kw`, or else the next positional argument.
+    fn take(&self, a: &mut Args, kw: &str) -> Option<(Value, Span)> {
         if let Some(i) = a.kw.iter().position(|(k, _, _)| k == kw) {
             let (_, v, s) = a.kw.remove(i);
             return Some((v, s));
         }
-        let _ = pos;
         if a.pos.is_empty() {
             None
         } else {
@@ -891,7 +880,7 @@ impl<'a> Ev<'a> {
     }
 
     fn array_arg(&self, a: &mut Args) -> Result<DArray> {
-        match self.take(a, "x", 0) {
+        match self.take(a, "x") {
             Some((Value::Array(x), _)) => Ok(x),
             Some((Value::Scalar(s), _)) => Ok(scalar_array(s)),
             Some((v, s)) => Err(self.e(
@@ -902,14 +891,8 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn num_arg(
-        &self,
-        a: &mut Args,
-        kw: &str,
-        pos: usize,
-        default: Option<PyScalar>,
-    ) -> Result<PyScalar> {
-        match self.take(a, kw, pos) {
+    fn num_arg(&self, a: &mut Args, kw: &str, default: Option<PyScalar>) -> Result<PyScalar> {
+        match self.take(a, kw) {
             Some((Value::Scalar(s), _)) => Ok(s),
             Some((v, s)) => Err(self.e(
                 s,
@@ -942,8 +925,8 @@ impl<'a> Ev<'a> {
         Ok(dims.into_iter().map(|d| d as usize).collect())
     }
 
-    fn shape_arg(&self, a: &mut Args, kw: &str, pos: usize) -> Result<Vec<usize>> {
-        let (v, s) = self.take(a, kw, pos).ok_or_else(|| {
+    fn shape_arg(&self, a: &mut Args, kw: &str) -> Result<Vec<usize>> {
+        let (v, s) = self.take(a, kw).ok_or_else(|| {
             self.e(
                 a.span,
                 format!("{}() missing required argument '{kw}'", a.name),
