@@ -108,20 +108,50 @@ impl MpiTransport {
 
     /// Raw MPI ping-pong with `peer` (both ranks call it): the physical reference that
     /// benchmarks print beside their figures. Returns the one-way time per message of
-    /// `bytes` bytes, averaged over `iters` round trips after a warm-up.
-    pub fn raw_pingpong(&self, peer: Rank, bytes: usize, iters: usize) -> Duration {
+    /// `bytes` bytes, averaged over `iters` round trips after a warm-up. With
+    /// `distinct_buffers` each rank receives into a different buffer than it sends from, as
+    /// real chunk traffic does; with one buffer the data stays cache-resident between
+    /// round trips, which flatters large messages.
+    pub fn raw_pingpong(
+        &self,
+        peer: Rank,
+        bytes: usize,
+        iters: usize,
+        distinct_buffers: bool,
+    ) -> Duration {
         const TAG: i32 = 99;
-        let mut buf = vec![0u8; bytes.max(1)];
+        let mut send = vec![0u8; bytes.max(1)];
+        let mut recv = if distinct_buffers {
+            vec![0u8; bytes.max(1)]
+        } else {
+            Vec::new()
+        };
         let other = self.world.process_at_rank(peer.0 as i32);
         let first = self.rank < peer;
         let mut run = |n: usize| {
             for _ in 0..n {
-                if first {
-                    other.send_with_tag(&buf[..], TAG);
-                    other.receive_into_with_tag(&mut buf[..], TAG);
+                let into: &mut Vec<u8> = if distinct_buffers {
+                    &mut recv
                 } else {
-                    other.receive_into_with_tag(&mut buf[..], TAG);
-                    other.send_with_tag(&buf[..], TAG);
+                    &mut send
+                };
+                if first {
+                    if distinct_buffers {
+                        other.send_with_tag(&send[..], TAG);
+                        other.receive_into_with_tag(&mut recv[..], TAG);
+                    } else {
+                        other.send_with_tag(&into[..], TAG);
+                        other.receive_into_with_tag(&mut into[..], TAG);
+                    }
+                } else if distinct_buffers {
+                    other.receive_into_with_tag(&mut recv[..], TAG);
+                    other.send_with_tag(&send[..], TAG);
+                } else {
+                    other.receive_into_with_tag(&mut into[..], TAG);
+                    other.send_with_tag(&into[..], TAG);
+                }
+                if distinct_buffers {
+                    std::mem::swap(&mut send, &mut recv);
                 }
             }
         };
