@@ -506,7 +506,7 @@ impl<'a> Scheduler<'a> {
         if !self.plan_sent[w] {
             let bytes = self
                 .plan_bytes
-                .get_or_insert_with(|| Msg::Plan(Box::new(self.plan.clone())).encode());
+                .get_or_insert_with(|| super::protocol::encode_plan(self.plan));
             self.c.t.send(Rank(w as u32), bytes.clone(), None)?;
             self.plan_sent[w] = true;
         }

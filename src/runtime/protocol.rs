@@ -81,6 +81,16 @@ pub enum Msg {
     },
 }
 
+/// Encodes `Msg::Plan(plan)` without cloning the plan (serde writes a `Box<T>` exactly as
+/// the `T` it holds, and this enum's first variant mirrors `Msg`'s).
+pub fn encode_plan(plan: &Plan) -> Vec<u8> {
+    #[derive(Serialize)]
+    enum PlanRef<'a> {
+        Plan(&'a Plan),
+    }
+    bincode::serialize(&PlanRef::Plan(plan)).unwrap_or_default()
+}
+
 impl Msg {
     /// Serializes the header.
     pub fn encode(&self) -> Vec<u8> {
@@ -90,5 +100,23 @@ impl Msg {
     /// Deserializes a header.
     pub fn decode(bytes: &[u8]) -> Result<Msg, String> {
         bincode::deserialize(bytes).map_err(|e| format!("malformed control message: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_encoding_matches_the_message() {
+        let a = crate::expr::eval::into_array(
+            crate::expr::eval::evaluate("ones(4, chunks=2) + 1", &Default::default())
+                .expect("expr"),
+        )
+        .expect("array");
+        let (plan, _) = Plan::build(7, &a, true);
+        let bytes = encode_plan(&plan);
+        assert_eq!(bytes, Msg::Plan(Box::new(plan.clone())).encode());
+        assert!(matches!(Msg::decode(&bytes), Ok(Msg::Plan(p)) if p.comp == 7));
     }
 }
