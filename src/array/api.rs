@@ -410,31 +410,10 @@ fn cast_expr(e: EExpr, from: DType, to: DType) -> EExpr {
 
 /// numpy broadcasting of two shapes.
 pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
-    let n = a.len().max(b.len());
-    let mut out = vec![0; n];
-    for k in 0..n {
-        let x = if k + a.len() >= n {
-            a[k + a.len() - n]
-        } else {
-            1
-        };
-        let y = if k + b.len() >= n {
-            b[k + b.len() - n]
-        } else {
-            1
-        };
-        out[k] = if x == y || y == 1 {
-            x
-        } else if x == 1 {
-            y
-        } else {
-            return Err(ArrayError::Broadcast {
-                a: a.to_vec(),
-                b: b.to_vec(),
-            });
-        };
-    }
-    Ok(out)
+    super::elementwise::broadcast_shape(a, b).map_err(|_| ArrayError::Broadcast {
+        a: a.to_vec(),
+        b: b.to_vec(),
+    })
 }
 
 /// Common refinement of two chunkings of one axis (union of block boundaries).

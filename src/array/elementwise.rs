@@ -524,7 +524,8 @@ pub fn py_divmod(a: f64, b: f64) -> (f64, f64) {
 /// Elements above which kernels use rayon.
 const PARALLEL_MIN: usize = 1 << 16;
 
-fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
+/// numpy broadcasting of two shapes (right-aligned, length 1 stretches).
+pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, String> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for k in 0..n {
