@@ -178,10 +178,7 @@ pub enum Op<I> {
     /// Data held by the caller (a `.npy` file, an `ndarray`), cut into blocks on demand.
     Local(#[serde(skip)] Option<Arc<Chunk>>),
     /// Chunks already held by workers from an earlier `persist`.
-    Persisted(
-        #[serde(skip)] Option<Arc<crate::runtime::client::PersistHandle>>,
-        PersistedKey,
-    ),
+    Persisted(#[serde(skip)] Option<Arc<dyn Resident>>, PersistedKey),
     /// A fused elementwise expression over inputs broadcast to this node's grid.
     Elementwise {
         /// Inputs, referenced by `EExpr::Input(k)`.
@@ -252,6 +249,16 @@ pub enum Op<I> {
         /// Keep reduced axes as length 1.
         keepdims: bool,
     },
+}
+
+/// Blocks that already live on workers (a persisted array), as the runtime records them.
+/// The array layer only needs to carry this along; the runtime implements it, and frees
+/// the blocks when the last holder drops it.
+pub trait Resident: Send + Sync + std::fmt::Debug {
+    /// Rank holding each block, in flat block order.
+    fn locations(&self) -> Vec<u32>;
+    /// Bytes of each block.
+    fn nbytes(&self) -> Vec<u64>;
 }
 
 /// Where a persisted array's blocks live in worker stores: the computation and node that

@@ -14,7 +14,7 @@ use super::report::{RunReport, WorkerStats};
 use super::worker::Worker;
 use crate::array::blocks;
 use crate::array::chunk::Chunk;
-use crate::array::graph::{DArray, Op, PersistedKey};
+use crate::array::graph::{DArray, Op, PersistedKey, Resident};
 use crate::comm::local::LocalTransport;
 use crate::comm::mpi::{launched_under_mpi, MpiTransport};
 use crate::comm::{CommStats, Rank, Transport};
@@ -41,6 +41,16 @@ pub struct PersistHandle {
     /// Bytes of each block.
     pub nbytes: Vec<u64>,
     release: Sender<PersistedKey>,
+}
+
+impl Resident for PersistHandle {
+    fn locations(&self) -> Vec<u32> {
+        self.locations.iter().map(|r| r.0).collect()
+    }
+
+    fn nbytes(&self) -> Vec<u64> {
+        self.nbytes.clone()
+    }
 }
 
 impl Drop for PersistHandle {
@@ -320,8 +330,8 @@ impl<'a> Scheduler<'a> {
                         .collect();
                 }
                 Op::Persisted(Some(h), _) => {
-                    loc[i] = h.locations.iter().map(|r| r.0).collect();
-                    nbytes[i] = h.nbytes.clone();
+                    loc[i] = h.locations();
+                    nbytes[i] = h.nbytes();
                 }
                 _ => {
                     loc[i] = vec![NONE; nb];
