@@ -610,6 +610,14 @@ impl<'a> Scheduler<'a> {
                     self.batches[holder as usize].push(Cmd::Release(key));
                 }
             }
+            Msg::WorkerDied { message, host } => {
+                return Err(Error::Task {
+                    task: "worker loop".into(),
+                    rank: env.from.0,
+                    host,
+                    message,
+                });
+            }
             _ => {}
         }
         Ok(())

@@ -66,6 +66,13 @@ pub enum Msg {
         /// Finished blocks.
         items: Vec<(u32, u64, u64)>,
     },
+    /// A worker's loop stopped (a bug or a broken transport): the run cannot continue.
+    WorkerDied {
+        /// What went wrong.
+        message: String,
+        /// Worker host name.
+        host: String,
+    },
     /// A task failed.
     Failed {
         /// Computation.

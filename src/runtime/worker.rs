@@ -42,6 +42,29 @@ impl<T: Transport> Worker<T> {
     /// Runs until the scheduler says stop (or the transport closes). Returns the transport
     /// so its owner can finalise it.
     pub fn run(mut self) -> Result<T, CommError> {
+        // A failure of the loop itself (not of a task, which is reported per task) is told
+        // to rank 0 so the caller gets an error instead of waiting forever.
+        let outcome = catch_unwind(AssertUnwindSafe(|| self.serve()));
+        let message = match outcome {
+            Ok(Ok(())) => return Ok(self.t),
+            Ok(Err(e)) => e.to_string(),
+            Err(panic) => panic_message(panic),
+        };
+        let host = self.t.host();
+        let _ = self.send(
+            Rank::SCHEDULER,
+            &Msg::WorkerDied {
+                message: message.clone(),
+                host,
+            },
+        );
+        Err(CommError::Closed(format!(
+            "worker {} stopped: {message}",
+            self.t.rank()
+        )))
+    }
+
+    fn serve(&mut self) -> Result<(), CommError> {
         loop {
             let env = if self.ready.is_empty() {
                 Some(self.t.recv()?)
@@ -52,7 +75,7 @@ impl<T: Transport> Worker<T> {
             while let Some(e) = next {
                 if !self.handle(e)? {
                     self.flush()?;
-                    return Ok(self.t);
+                    return Ok(());
                 }
                 next = self.t.try_recv()?;
             }
@@ -103,7 +126,7 @@ impl<T: Transport> Worker<T> {
                     self.command(c)?;
                 }
             }
-            Msg::Done { .. } | Msg::Failed { .. } => {}
+            Msg::Done { .. } | Msg::Failed { .. } | Msg::WorkerDied { .. } => {}
         }
         Ok(true)
     }
@@ -187,14 +210,7 @@ impl<T: Transport> Worker<T> {
         }));
         let outcome = match result {
             Ok(r) => r,
-            Err(panic) => Err(format!(
-                "panic: {}",
-                panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "unknown panic".into())
-            )),
+            Err(panic) => Err(format!("panic: {}", panic_message(panic))),
         };
         match outcome {
             Ok(chunk) => {
@@ -235,5 +251,35 @@ impl<T: Transport> Worker<T> {
             }
         }
         Ok(())
+    }
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::comm::local::LocalTransport;
+
+    #[test]
+    fn a_broken_worker_loop_tells_the_scheduler() {
+        let mut g = LocalTransport::group(2);
+        let w = g.pop().expect("endpoint");
+        let s = g.pop().expect("endpoint");
+        let h = std::thread::spawn(move || Worker::new(w).run().is_err());
+        s.send(Rank(1), b"not a message".to_vec(), None)
+            .expect("send");
+        let env = s.recv().expect("recv");
+        assert!(matches!(
+            Msg::decode(&env.header),
+            Ok(Msg::WorkerDied { .. })
+        ));
+        assert!(h.join().expect("join"));
     }
 }
