@@ -1,6 +1,8 @@
 //! `persist` keeps blocks on the workers; later expressions start from them, and results
 //! equal a plain computation (regression test for issue #2's API requirement).
 
+mod common;
+
 use tessera::expr::eval::{evaluate, into_array, Bindings};
 
 fn arr(src: &str, b: &Bindings) -> tessera::DArray {
@@ -48,25 +50,7 @@ fn persisted_array_feeds_later_expressions() {
 
 #[test]
 fn persist_works_the_same_under_mpi() {
-    let out = std::process::Command::new("mpirun")
-        .args([
-            "-n",
-            "3",
-            "--oversubscribe",
-            env!("CARGO_BIN_EXE_tessera"),
-            "self-test",
-            "persist",
-        ])
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .output()
-        .expect("mpirun must be installed (README.md, .ci/run)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = common::mpirun_self_test(3, "persist");
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "printed once, by rank 0: {text}");
     let r: serde_json::Value = serde_json::from_str(lines[0]).expect("json");

@@ -2,29 +2,11 @@
 //! arrives in the buffer that becomes the chunk, with no payload bytes copied on either
 //! rank (`mpirun -n 2 tessera self-test zero-copy`). Issue #2.
 
-use std::process::Command;
+mod common;
 
 #[test]
 fn payloads_cross_mpi_ranks_without_copies() {
-    let out = Command::new("mpirun")
-        .args([
-            "-n",
-            "2",
-            "--oversubscribe",
-            env!("CARGO_BIN_EXE_tessera"),
-            "self-test",
-            "zero-copy",
-        ])
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .output()
-        .expect("mpirun must be installed (README.md, .ci/run)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = common::mpirun_self_test(2, "zero-copy");
     let reports: Vec<serde_json::Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())

@@ -712,11 +712,7 @@ pub fn cast(a: &Chunk, to: DType) -> Chunk {
             );
         }
         with_dtype!(to, D, {
-            if from.is_float() && to.is_float() {
-                map1!(to, S, D, a, |x| D::from_f64(x.to_f64()))
-            } else if from.is_float() {
-                map1!(to, S, D, a, |x| D::from_f64(x.to_f64()))
-            } else if to.is_float() {
+            if from.is_float() || to.is_float() {
                 map1!(to, S, D, a, |x| D::from_f64(x.to_f64()))
             } else {
                 map1!(to, S, D, a, |x| D::from_i128_wrapping(x.to_i128()))

@@ -133,3 +133,27 @@ pub const KNOWN_DEPARTURES: &[(&str, &str)] = &[
 pub fn is_known_departure(name: &str) -> bool {
     KNOWN_DEPARTURES.iter().any(|(n, _)| *n == name)
 }
+
+/// Runs `mpirun -n RANKS tessera self-test WHAT` and returns its standard output, failing
+/// the test if the run fails.
+pub fn mpirun_self_test(ranks: usize, what: &str) -> String {
+    let out = std::process::Command::new("mpirun")
+        .args([
+            "-n",
+            &ranks.to_string(),
+            "--oversubscribe",
+            env!("CARGO_BIN_EXE_tessera"),
+            "self-test",
+            what,
+        ])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .output()
+        .expect("mpirun must be installed (README.md, .ci/run)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
