@@ -179,7 +179,7 @@ fn run(client: &Client, reference_gbs: f64) {
         ))
         .expect("persist");
     let mut b = Bindings::new();
-    b.insert("x".into(), x);
+    b.insert("x".into(), tessera::expr::Value::Array(x));
     let sum = arr("(x + 1).sum()", &b);
     client.compute(&sum).expect("warm-up");
     let t = Instant::now();
@@ -198,7 +198,7 @@ fn run(client: &Client, reference_gbs: f64) {
         ))
         .expect("persist");
     let mut b = Bindings::new();
-    b.insert("y".into(), y);
+    b.insert("y".into(), tessera::expr::Value::Array(y));
     let moved = arr("y.rechunk((16, 131072))", &b);
     let t = Instant::now();
     let kept = client.persist(&moved).expect("rechunk");

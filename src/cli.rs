@@ -5,7 +5,7 @@ use crate::array::api;
 use crate::array::chunk::Chunk;
 use crate::array::chunks::ChunkSpec;
 use crate::array::dtype::{DType, Element};
-use crate::expr::eval::{evaluate, into_array, Bindings};
+use crate::expr::eval::{evaluate, into_array, Bindings, Value};
 use crate::runtime::{start, ClientOptions, Started};
 use crate::with_dtype;
 use anyhow::{anyhow, Context};
@@ -36,7 +36,7 @@ enum Command {
         /// Print shape, dtype and chunks only; compute nothing.
         #[arg(long)]
         no_compute: bool,
-        /// Bind a .npy file as a local array: NAME=PATH (repeatable).
+        /// Bind a file: NAME=PATH.npy, or NAME=FILE:VARIABLE for NetCDF/HDF5 (repeatable).
         #[arg(long = "open", value_name = "NAME=PATH")]
         open: Vec<String>,
         /// In-process worker threads (ignored under mpirun: ranks 1.. are the workers).
@@ -94,10 +94,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let bindings = bind_files(&open)?;
             let value = evaluate(&expr, &bindings)?;
+            let labels = labels_json(&value);
             let array = into_array(value)?;
             let chunks = json!(array.chunks());
+            let add_labels = |mut o: Json| {
+                if let (Some((dims, coords)), Some(m)) = (&labels, o.as_object_mut()) {
+                    m.insert("dims".into(), dims.clone());
+                    m.insert("coords".into(), coords.clone());
+                }
+                o
+            };
             if no_compute {
-                let meta = json!({"shape": array.shape(), "dtype": array.dtype().name(), "chunks": chunks});
+                let meta = add_labels(
+                    json!({"shape": array.shape(), "dtype": array.dtype().name(), "chunks": chunks}),
+                );
                 if json {
                     println!("{meta}");
                 } else {
@@ -119,7 +129,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot write report {}", path.display()))?;
             }
             if json {
-                let out = json!({"shape": result.shape, "dtype": result.dtype.name(), "chunks": chunks, "data": data_json(&result)});
+                let out = add_labels(
+                    json!({"shape": result.shape, "dtype": result.dtype.name(), "chunks": chunks, "data": data_json(&result)}),
+                );
                 println!("{out}");
             } else {
                 println!("{}", render(&result));
@@ -143,8 +155,8 @@ fn persist_selftest() -> anyhow::Result<()> {
     )?)?;
     let p = client.persist(&x)?;
     let mut b = Bindings::new();
-    b.insert("x".into(), x);
-    b.insert("p".into(), p);
+    b.insert("x".into(), Value::Array(x));
+    b.insert("p".into(), Value::Array(p));
     let direct = client.compute(&into_array(evaluate("(x + 1).sum(axis=0)", &b)?)?)?;
     let from_persisted = client.compute(&into_array(evaluate("(p + 1).sum(axis=0)", &b)?)?)?;
     let tasks = client.last_report().map(|r| r.tasks).unwrap_or(0);
@@ -162,19 +174,43 @@ fn persist_selftest() -> anyhow::Result<()> {
 fn bind_files(open: &[String]) -> anyhow::Result<Bindings> {
     let mut b = Bindings::new();
     for spec in open {
-        let (name, path) = spec
-            .split_once('=')
-            .ok_or_else(|| anyhow!("--open expects NAME=PATH, got '{spec}'"))?;
+        let (name, target) = spec.split_once('=').ok_or_else(|| {
+            anyhow!("--open expects NAME=PATH or NAME=FILE:VARIABLE, got '{spec}'")
+        })?;
         if name.is_empty()
             || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             || name.starts_with(|c: char| c.is_ascii_digit())
         {
             return Err(anyhow!("--open: '{name}' is not a valid name"));
         }
-        let data = crate::io::npy::read(std::path::Path::new(path))?;
-        b.insert(name.to_string(), api::from_local(data, &ChunkSpec::Auto)?);
+        let value = if target.ends_with(".npy") {
+            let data = crate::io::npy::read(std::path::Path::new(target))?;
+            Value::Array(api::from_local(data, &ChunkSpec::Auto)?)
+        } else {
+            let (file, var) = target.rsplit_once(':').ok_or_else(|| {
+                anyhow!("--open {name}={target}: name the variable, as {name}={target}:VARIABLE")
+            })?;
+            let d = crate::io::open::open(
+                std::path::Path::new(file),
+                var,
+                &crate::io::open::OpenOptions::default(),
+            )?;
+            Value::Labeled(d)
+        };
+        b.insert(name.to_string(), value);
     }
     Ok(b)
+}
+
+/// Dimension names and coordinates of a labeled result, for `--json`.
+fn labels_json(v: &Value) -> Option<(Json, Json)> {
+    let Value::Labeled(d) = v else { return None };
+    let coords: serde_json::Map<String, Json> = d
+        .coords
+        .iter()
+        .map(|(n, c)| (n.clone(), c.to_json()))
+        .collect();
+    Some((json!(d.dims), Json::Object(coords)))
 }
 
 fn num_json<T: Element>(x: T, dtype: DType) -> Json {

@@ -13,6 +13,7 @@ pub mod comm;
 pub mod error;
 pub mod expr;
 pub mod io;
+pub mod labeled;
 pub mod runtime;
 
 pub use array::graph::DArray;

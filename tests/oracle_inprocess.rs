@@ -6,7 +6,7 @@ mod common;
 use serde_json::json;
 use tessera::array::api;
 use tessera::array::chunks::ChunkSpec;
-use tessera::expr::eval::{evaluate, into_array, Bindings};
+use tessera::expr::eval::{evaluate, into_array, Bindings, Value};
 use tessera::with_dtype;
 
 fn run(client: &tessera::Client, case: &serde_json::Value) -> Result<serde_json::Value, String> {
@@ -17,7 +17,7 @@ fn run(client: &tessera::Client, case: &serde_json::Value) -> Result<serde_json:
             let data = tessera::io::npy::read(&p).map_err(|e| e.to_string())?;
             b.insert(
                 name.clone(),
-                api::from_local(data, &ChunkSpec::Auto).map_err(|e| e.to_string())?,
+                Value::Array(api::from_local(data, &ChunkSpec::Auto).map_err(|e| e.to_string())?),
             );
         }
     }

@@ -19,11 +19,13 @@ fn persisted_array_feeds_later_expressions() {
     let p = client.persist(&x).expect("persist");
     assert_eq!(p.chunks(), x.chunks());
     let mut b = Bindings::new();
-    b.insert("p".into(), p.clone());
+    b.insert("p".into(), tessera::expr::Value::Array(p.clone()));
     let direct = client
         .compute(&arr(
             "(x + 1).sum(axis=0)",
-            &[("x".to_string(), x.clone())].into_iter().collect(),
+            &[("x".to_string(), tessera::expr::Value::Array(x.clone()))]
+                .into_iter()
+                .collect(),
         ))
         .expect("direct");
     let from_persisted = client

@@ -15,6 +15,7 @@ use super::reduce::{ReduceFunc, ReduceKind};
 use super::slicing::{self, Index};
 use super::{reshape, Result};
 use crate::expr::ast::BinOp;
+use std::sync::Arc;
 
 /// A Python scalar as written in an expression (weakly typed under NEP 50).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -212,6 +213,11 @@ impl DArray {
         if identity {
             return Ok(self.clone());
         }
+        if let Op::Read(spec) = &self.node().op {
+            // Push the selection into the hyperslab: only selected elements are read.
+            let sliced = spec.sliced(&picks, self.grid());
+            return Ok(DArray::new(self.dtype(), grid, Op::Read(Arc::new(sliced))));
+        }
         Ok(DArray::new(
             self.dtype(),
             grid,
@@ -329,7 +335,7 @@ impl DArray {
         for &a in &axes {
             chunks[a] = vec![1; chunks[a].len()];
         }
-        let mut cur = DArray::new(
+        let cur = DArray::new(
             state_dtype,
             ChunkGrid::new(chunks),
             Op::ReducePartial {
@@ -338,37 +344,6 @@ impl DArray {
                 func,
             },
         );
-        // Combine levels until one block per reduced axis; at most 16 states per combine.
-        loop {
-            let multi: Vec<usize> = axes
-                .iter()
-                .copied()
-                .filter(|&a| cur.chunks()[a].len() > 1)
-                .collect();
-            if multi.is_empty() {
-                break;
-            }
-            let per_axis = ((16f64).powf(1.0 / multi.len() as f64).floor() as usize).max(2);
-            let mut factor = vec![1; axes.len()];
-            let mut chunks = cur.chunks().to_vec();
-            for (k, &a) in axes.iter().enumerate() {
-                let n = chunks[a].len();
-                if n > 1 {
-                    factor[k] = per_axis.min(n);
-                    chunks[a] = vec![1; n.div_ceil(factor[k])];
-                }
-            }
-            cur = DArray::new(
-                state_dtype,
-                ChunkGrid::new(chunks),
-                Op::ReduceCombine {
-                    input: cur,
-                    axes: axes.clone(),
-                    factor,
-                    func,
-                },
-            );
-        }
         let out_chunks: Vec<Vec<usize>> = (0..nd)
             .filter_map(|a| {
                 if axes.contains(&a) {
@@ -378,17 +353,145 @@ impl DArray {
                 }
             })
             .collect();
-        Ok(DArray::new(
-            func.result_dtype(),
-            ChunkGrid::new(out_chunks),
-            Op::ReduceFinal {
-                input: cur,
-                axes,
+        Ok(reduce_tree(cur, &axes, func, keepdims, out_chunks))
+    }
+
+    /// A grouped reduction along `axis` (xarray's `groupby(...).mean()`): `labels[i]` is
+    /// the group of position `i`; the result has `ngroups` positions on `axis`, in one
+    /// block there. Reductions skip NaN (xarray's default); integer inputs are reduced as
+    /// float64 except for `sum`.
+    pub fn group_reduce(
+        &self,
+        name: &str,
+        axis: usize,
+        labels: Arc<Vec<u32>>,
+        ngroups: usize,
+        ddof: f64,
+    ) -> Result<DArray> {
+        if axis >= self.ndim() || labels.len() != self.shape()[axis] {
+            return Err(ArrayError::Invalid(format!(
+                "group labels ({}) do not match axis {axis} of an array of shape {:?}",
+                labels.len(),
+                self.shape()
+            )));
+        }
+        let x = if self.dtype().is_float() || name == "sum" {
+            self.clone()
+        } else {
+            self.astype(DType::F64)
+        };
+        let base = name.strip_prefix("nan").unwrap_or(name);
+        let mut func = ReduceFunc::by_name(&format!("nan{base}"), x.dtype())
+            .or_else(|| ReduceFunc::by_name(base, x.dtype()))
+            .filter(|f| !matches!(f.kind, ReduceKind::Any | ReduceKind::All | ReduceKind::Prod))
+            .ok_or_else(|| ArrayError::Invalid(format!("unknown groupby reduction '{name}'")))?;
+        func.ddof = ddof;
+        let (state_dtype, _) = func.state_layout();
+        let mut chunks = x.chunks().to_vec();
+        chunks[axis] = vec![ngroups; chunks[axis].len()];
+        let partial = DArray::new(
+            state_dtype,
+            ChunkGrid::new(chunks),
+            Op::GroupPartial {
+                input: x.clone(),
+                axis,
+                labels,
+                ngroups,
                 func,
-                keepdims,
+            },
+        );
+        let mut out_chunks = x.chunks().to_vec();
+        out_chunks[axis] = vec![ngroups];
+        Ok(reduce_tree(partial, &[axis], func, true, out_chunks))
+    }
+
+    /// Positions picked along `axis`: output position `j` is input position `indices[j]`,
+    /// with `chunks` as the output's block sizes on that axis.
+    pub fn take(
+        &self,
+        axis: usize,
+        indices: Arc<Vec<usize>>,
+        chunks: Vec<usize>,
+    ) -> Result<DArray> {
+        let n = *self
+            .shape()
+            .get(axis)
+            .ok_or_else(|| ArrayError::Invalid(format!("axis {axis} out of range for take")))?;
+        if let Some(&bad) = indices.iter().find(|&&i| i >= n) {
+            return Err(ArrayError::Invalid(format!(
+                "index {bad} is out of bounds for axis {axis} with size {n}"
+            )));
+        }
+        if chunks.iter().sum::<usize>() != indices.len() {
+            return Err(ArrayError::Invalid(
+                "internal: take chunks do not cover the indices".into(),
+            ));
+        }
+        let mut grid = self.chunks().to_vec();
+        grid[axis] = chunks;
+        Ok(DArray::new(
+            self.dtype(),
+            ChunkGrid::new(grid),
+            Op::Take {
+                input: self.clone(),
+                axis,
+                indices,
             },
         ))
     }
+}
+
+/// Combine levels (at most 16 states per combine) until one block per reduced axis, then
+/// the final step producing blocks of `out_chunks`.
+fn reduce_tree(
+    mut cur: DArray,
+    axes: &[usize],
+    func: ReduceFunc,
+    keepdims: bool,
+    out_chunks: Vec<Vec<usize>>,
+) -> DArray {
+    let state_dtype = cur.dtype();
+    loop {
+        let multi: Vec<usize> = axes
+            .iter()
+            .copied()
+            .filter(|&a| cur.chunks()[a].len() > 1)
+            .collect();
+        if multi.is_empty() {
+            break;
+        }
+        let per_axis = ((16f64).powf(1.0 / multi.len() as f64).floor() as usize).max(2);
+        let mut factor = vec![1; axes.len()];
+        let mut chunks = cur.chunks().to_vec();
+        for (k, &a) in axes.iter().enumerate() {
+            let n = chunks[a].len();
+            if n > 1 {
+                factor[k] = per_axis.min(n);
+                let width = chunks[a][0];
+                chunks[a] = vec![width; n.div_ceil(factor[k])];
+            }
+        }
+        cur = DArray::new(
+            state_dtype,
+            ChunkGrid::new(chunks),
+            Op::ReduceCombine {
+                input: cur,
+                axes: axes.to_vec(),
+                factor,
+                func,
+            },
+        );
+    }
+    DArray::new(
+        func.result_dtype(),
+        ChunkGrid::new(out_chunks),
+        Op::ReduceFinal {
+            input: cur,
+            axes: axes.to_vec(),
+            func,
+            keepdims,
+        },
+    )
 }
 
 /// The fused expression of an array as (inputs, expression): an elementwise node's own, or
@@ -785,4 +888,14 @@ pub fn stack(arrays: &[DArray], axis: i64) -> Result<DArray> {
         expanded.push(a.getitem(&items)?);
     }
     concatenate(&expanded, ax as i64)
+}
+
+/// A 0-d array holding a Python scalar, with numpy's default dtype for its kind.
+pub fn scalar_array(s: PyScalar) -> DArray {
+    let c = match s.kind {
+        ScalarKind::Bool => Chunk::from_slice::<u8>(DType::Bool, &[], &[s.i as u8]),
+        ScalarKind::Int => Chunk::from_slice::<i64>(DType::I64, &[], &[s.i as i64]),
+        ScalarKind::Float => Chunk::from_slice::<f64>(DType::F64, &[], &[s.f]),
+    };
+    DArray::new(c.dtype, ChunkGrid::scalar(), Op::Local(Some(Arc::new(c))))
 }

@@ -204,6 +204,39 @@ pub fn assemble(
     })
 }
 
+/// Output block of a `take` along `axis`: position `j` copies input position `picks[j]`,
+/// found in the input block whose `(offset, length)` on `axis` is in `spans` (same order as
+/// `inputs`).
+pub fn take_block(
+    inputs: &[Chunk],
+    spans: &[(usize, usize)],
+    axis: usize,
+    picks: &[usize],
+    shape: &[usize],
+) -> Result<Chunk, String> {
+    let first = inputs.first().ok_or("internal: take without inputs")?;
+    with_dtype!(first.dtype, T, {
+        let views: Vec<_> = inputs.iter().map(|c| c.view::<T>()).collect();
+        let mut missing = None;
+        let out = Chunk::build::<T>(first.dtype, shape, |mut out| {
+            for (j, &p) in picks.iter().enumerate() {
+                match spans.iter().position(|&(o, n)| p >= o && p < o + n) {
+                    Some(k) => out
+                        .index_axis_mut(ndarray::Axis(axis), j)
+                        .assign(&views[k].index_axis(ndarray::Axis(axis), p - spans[k].0)),
+                    None => missing = Some(p),
+                }
+            }
+        });
+        match missing {
+            Some(p) => Err(format!(
+                "internal: take position {p} not in any input block"
+            )),
+            None => Ok(out),
+        }
+    })
+}
+
 /// Element access for tests.
 pub fn get_f64(c: &Chunk, idx: &[usize]) -> Option<f64> {
     with_dtype!(c.dtype, T, {

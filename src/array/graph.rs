@@ -177,6 +177,8 @@ pub enum Op<I> {
     Generate(Generator),
     /// Data held by the caller (a `.npy` file, an `ndarray`), cut into blocks on demand.
     Local(#[serde(skip)] Option<Arc<Chunk>>),
+    /// Values read from a file by the worker that runs the block (hyperslab per block).
+    Read(std::sync::Arc<crate::io::read::ReadSpec>),
     /// Chunks already held by workers from an earlier `persist`.
     Persisted(#[serde(skip)] Option<Arc<dyn Resident>>, PersistedKey),
     /// A fused elementwise expression over inputs broadcast to this node's grid.
@@ -226,6 +228,31 @@ pub enum Op<I> {
         axes: Vec<usize>,
         /// The function.
         func: ReduceFunc,
+    },
+    /// First stage of a grouped reduction (xarray's `groupby(...).mean()`): each block is
+    /// reduced per group along `axis`, giving `ngroups` partial states on that axis (an
+    /// empty state for groups absent from the block); later stages are the reduction tree.
+    GroupPartial {
+        /// The array.
+        input: I,
+        /// Grouped axis.
+        axis: usize,
+        /// Group of every position along `axis`.
+        labels: Arc<Vec<u32>>,
+        /// Number of groups.
+        ngroups: usize,
+        /// The function.
+        func: ReduceFunc,
+    },
+    /// Positions picked along one axis: output position `j` is input position
+    /// `indices[j]` (broadcasting a climatology back onto the time axis).
+    Take {
+        /// The array.
+        input: I,
+        /// The axis.
+        axis: usize,
+        /// Input position of each output position.
+        indices: Arc<Vec<usize>>,
     },
     /// A level of the reduction tree: groups of `factor` blocks per reduced axis combined.
     ReduceCombine {
@@ -280,6 +307,7 @@ impl<I> Op<I> {
             Op::Generate(Generator::Linspace { .. }) => "linspace",
             Op::Generate(Generator::Random { .. }) => "random",
             Op::Local(_) => "local",
+            Op::Read(_) => "read",
             Op::Persisted(..) => "persisted",
             Op::Elementwise { .. } => "elementwise",
             Op::Slice { .. } => "getitem",
@@ -288,6 +316,8 @@ impl<I> Op<I> {
             Op::Rechunk { .. } => "rechunk",
             Op::Concatenate { .. } => "concatenate",
             Op::ReducePartial { .. } => "reduce-partial",
+            Op::GroupPartial { .. } => "groupby-partial",
+            Op::Take { .. } => "take",
             Op::ReduceCombine { .. } => "reduce-combine",
             Op::ReduceFinal { .. } => "reduce",
         }
@@ -296,7 +326,7 @@ impl<I> Op<I> {
     /// The inputs, in order.
     pub fn inputs(&self) -> Vec<&I> {
         match self {
-            Op::Generate(_) | Op::Local(_) | Op::Persisted(..) => vec![],
+            Op::Generate(_) | Op::Local(_) | Op::Read(_) | Op::Persisted(..) => vec![],
             Op::Elementwise { inputs, .. } | Op::Concatenate { inputs, .. } => {
                 inputs.iter().collect()
             }
@@ -305,6 +335,8 @@ impl<I> Op<I> {
             | Op::Reshape { input }
             | Op::Rechunk { input }
             | Op::ReducePartial { input, .. }
+            | Op::GroupPartial { input, .. }
+            | Op::Take { input, .. }
             | Op::ReduceCombine { input, .. }
             | Op::ReduceFinal { input, .. } => vec![input],
         }
@@ -315,6 +347,7 @@ impl<I> Op<I> {
         match self {
             Op::Generate(g) => Op::Generate(g.clone()),
             Op::Local(c) => Op::Local(c.clone()),
+            Op::Read(r) => Op::Read(r.clone()),
             Op::Persisted(h, k) => Op::Persisted(h.clone(), *k),
             Op::Elementwise { inputs, expr } => Op::Elementwise {
                 inputs: inputs.iter().map(f).collect(),
@@ -338,6 +371,28 @@ impl<I> Op<I> {
                 input: f(input),
                 axes: axes.clone(),
                 func: *func,
+            },
+            Op::GroupPartial {
+                input,
+                axis,
+                labels,
+                ngroups,
+                func,
+            } => Op::GroupPartial {
+                input: f(input),
+                axis: *axis,
+                labels: labels.clone(),
+                ngroups: *ngroups,
+                func: *func,
+            },
+            Op::Take {
+                input,
+                axis,
+                indices,
+            } => Op::Take {
+                input: f(input),
+                axis: *axis,
+                indices: indices.clone(),
             },
             Op::ReduceCombine {
                 input,

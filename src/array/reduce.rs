@@ -500,6 +500,71 @@ pub fn finalize(func: &ReduceFunc, state: &Chunk, out_shape: &[usize]) -> Result
     })
 }
 
+/// Partial states of a grouped reduction: `block` reduced along `axis` separately for each
+/// group (`labels[i]` is the group of position `i`), giving a state chunk of shape
+/// `[fields, ...block shape with axis set to ngroups]`. Groups absent from the block get the
+/// empty state (zero count and sum; NaN, which `nan*` extrema skip, for min and max).
+pub fn group_partial(
+    func: &ReduceFunc,
+    block: &Chunk,
+    axis: usize,
+    labels: &[u32],
+    ngroups: usize,
+) -> Result<Chunk, String> {
+    let n = block.shape.get(axis).copied().unwrap_or(0);
+    if labels.len() != n {
+        return Err("internal: group labels do not match the block".into());
+    }
+    if labels.iter().any(|&g| g as usize >= ngroups) {
+        return Err("internal: group label out of range".into());
+    }
+    let (sdt, nf) = func.state_layout();
+    let mut shape = vec![nf];
+    shape.extend_from_slice(&block.shape);
+    shape[axis + 1] = ngroups;
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); ngroups];
+    for (i, &g) in labels.iter().enumerate() {
+        members[g as usize].push(i);
+    }
+    let states: Vec<Option<Chunk>> = members
+        .par_iter()
+        .map(|pos| -> Result<Option<Chunk>, String> {
+            if pos.is_empty() {
+                return Ok(None);
+            }
+            let mut sub_shape = block.shape.clone();
+            sub_shape[axis] = pos.len();
+            let sub = super::blocks::take_block(
+                std::slice::from_ref(block),
+                &[(0, n)],
+                axis,
+                pos,
+                &sub_shape,
+            )?;
+            Ok(Some(partial(func, &sub, &[axis])))
+        })
+        .collect::<Result<_, String>>()?;
+    let empty = if matches!(func.kind, ReduceKind::Min | ReduceKind::Max) {
+        f64::NAN
+    } else {
+        0.0
+    };
+    Ok(with_dtype!(sdt, S, {
+        Chunk::build::<S>(sdt, &shape, |mut out| {
+            for (g, st) in states.iter().enumerate() {
+                let mut dst = out.index_axis_mut(ndarray::Axis(axis + 1), g);
+                match st {
+                    Some(c) => {
+                        let v = c.view::<S>();
+                        dst.assign(&v.index_axis(ndarray::Axis(axis + 1), 0));
+                    }
+                    None => dst.fill(S::from_f64(empty)),
+                }
+            }
+        })
+    }))
+}
+
 /// Reduces a block completely along `axes`, for tests: partial + finalize.
 pub fn reduce_block(
     func: &ReduceFunc,

@@ -3,19 +3,22 @@
 //! it, before any work starts.
 
 use super::ast::{BinOp, Expr, ExprKind, IndexItem, Kwarg, Span, UnaryOp};
+use super::labeled::{is_labeled, LABELED_FUNCTIONS};
 use super::parser::{parse, ParseError};
-use crate::array::api::{self, Operand, PyScalar};
+use crate::array::api::{self, scalar_array, Operand, PyScalar};
 use crate::array::chunk::Chunk;
-use crate::array::chunks::{AxisSpec, ChunkGrid, ChunkSpec};
+use crate::array::chunks::{AxisSpec, ChunkSpec};
 use crate::array::dtype::{DType, ScalarKind};
 use crate::array::elementwise::UFunc;
-use crate::array::graph::{DArray, Generator, Op};
+use crate::array::graph::{DArray, Generator};
 use crate::array::slicing::Index;
 use crate::error::{Error, Result};
+use crate::labeled::groupby::GroupBy;
+use crate::labeled::DataArray;
 use std::collections::HashMap;
 
-/// Names bound to arrays (from `--open`, job inputs, earlier job arrays).
-pub type Bindings = HashMap<String, DArray>;
+/// Names bound to values (from `--open`, job inputs, earlier job arrays).
+pub type Bindings = HashMap<String, Value>;
 
 /// A value during evaluation.
 #[derive(Debug, Clone)]
@@ -35,7 +38,15 @@ pub enum Value {
     /// A function name.
     Func(String),
     /// A bound method.
-    Method(DArray, String),
+    Method(Box<Value>, String),
+    /// An array with named dimensions and coordinates.
+    Labeled(DataArray),
+    /// `x.groupby(key)`.
+    GroupBy(Box<GroupBy>),
+    /// `x.weighted(w)`: the array and the weights.
+    Weighted(Box<(DataArray, DataArray)>),
+    /// `slice(start, stop, step)`, for `sel`/`isel`.
+    SliceObj(Vec<Value>),
 }
 
 const FUNCTIONS: &[&str] = &[
@@ -100,6 +111,7 @@ pub fn evaluate(src: &str, bindings: &Bindings) -> Result<Value> {
 pub fn into_array(v: Value) -> Result<DArray> {
     match v {
         Value::Array(a) => Ok(a),
+        Value::Labeled(d) => Ok(d.data),
         Value::Scalar(s) => Ok(scalar_array(s)),
         Value::Seq(items) => {
             let ints: Option<Vec<i64>> = items
@@ -122,20 +134,7 @@ pub fn into_array(v: Value) -> Result<DArray> {
     }
 }
 
-fn scalar_array(s: PyScalar) -> DArray {
-    let c = match s.kind {
-        ScalarKind::Bool => Chunk::from_slice::<u8>(DType::Bool, &[], &[s.i as u8]),
-        ScalarKind::Int => Chunk::from_slice::<i64>(DType::I64, &[], &[s.i as i64]),
-        ScalarKind::Float => Chunk::from_slice::<f64>(DType::F64, &[], &[s.f]),
-    };
-    DArray::new(
-        c.dtype,
-        ChunkGrid::scalar(),
-        Op::Local(Some(std::sync::Arc::new(c))),
-    )
-}
-
-fn describe(v: &Value) -> String {
+pub(super) fn describe(v: &Value) -> String {
     match v {
         Value::Array(a) => format!("array of shape {:?}", a.shape()),
         Value::Scalar(_) => "a number".into(),
@@ -145,31 +144,43 @@ fn describe(v: &Value) -> String {
         Value::None => "None".into(),
         Value::Func(f) => format!("the function '{f}'"),
         Value::Method(_, m) => format!("the method '{m}'"),
+        Value::Labeled(d) => format!(
+            "array of shape {:?} with dimensions ({})",
+            d.data.shape(),
+            d.dims.join(", ")
+        ),
+        Value::GroupBy(g) => format!("a groupby over '{}.{}'", g.dim, g.name),
+        Value::Weighted(_) => "a weighted array".into(),
+        Value::SliceObj(_) => "a slice".into(),
     }
 }
 
-struct Ev<'a> {
-    src: &'a str,
-    bindings: &'a Bindings,
+pub(super) struct Ev<'a> {
+    pub(super) src: &'a str,
+    pub(super) bindings: &'a Bindings,
 }
 
-struct Args {
-    pos: Vec<(Value, Span)>,
-    kw: Vec<(String, Value, Span)>,
-    span: Span,
-    name: String,
+pub(super) struct Args {
+    pub(super) pos: Vec<(Value, Span)>,
+    pub(super) kw: Vec<(String, Value, Span)>,
+    pub(super) span: Span,
+    pub(super) name: String,
 }
 
 impl<'a> Ev<'a> {
-    fn e(&self, span: Span, msg: impl Into<String>) -> Error {
+    pub(super) fn e(&self, span: Span, msg: impl Into<String>) -> Error {
         err(self.src, span, msg)
     }
 
-    fn at<T>(&self, span: Span, r: std::result::Result<T, crate::array::ArrayError>) -> Result<T> {
+    pub(super) fn at<T>(
+        &self,
+        span: Span,
+        r: std::result::Result<T, crate::array::ArrayError>,
+    ) -> Result<T> {
         r.map_err(|e| self.e(span, e.to_string()))
     }
 
-    fn eval(&self, e: &Expr) -> Result<Value> {
+    pub(super) fn eval(&self, e: &Expr) -> Result<Value> {
         let sp = e.span;
         Ok(match &e.kind {
             ExprKind::Int(i) => Value::Scalar(PyScalar::int(*i as i128)),
@@ -216,9 +227,9 @@ impl<'a> Ev<'a> {
         })
     }
 
-    fn name(&self, n: &str, sp: Span) -> Result<Value> {
-        if let Some(a) = self.bindings.get(n) {
-            return Ok(Value::Array(a.clone()));
+    pub(super) fn name(&self, n: &str, sp: Span) -> Result<Value> {
+        if let Some(v) = self.bindings.get(n) {
+            return Ok(v.clone());
         }
         Ok(match n {
             "nan" | "NaN" | "NAN" => Value::Scalar(PyScalar::float(f64::NAN)),
@@ -227,7 +238,10 @@ impl<'a> Ev<'a> {
             "e" => Value::Scalar(PyScalar::float(std::f64::consts::E)),
             "newaxis" => Value::None,
             _ if DType::parse(n).is_some() && n.len() > 2 => Value::Str(n.to_string()),
-            _ if FUNCTIONS.contains(&n) || UFunc::by_name(n).is_some() => {
+            _ if FUNCTIONS.contains(&n)
+                || LABELED_FUNCTIONS.contains(&n)
+                || UFunc::by_name(n).is_some() =>
+            {
                 Value::Func(n.to_string())
             }
             _ => {
@@ -250,7 +264,7 @@ impl<'a> Ev<'a> {
         })
     }
 
-    fn operand(&self, v: Value, sp: Span) -> Result<Operand> {
+    pub(super) fn operand(&self, v: Value, sp: Span) -> Result<Operand> {
         match v {
             Value::Array(a) => Ok(Operand::Array(a)),
             Value::Scalar(s) => Ok(Operand::Scalar(s)),
@@ -261,7 +275,7 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn unary(&self, op: UnaryOp, v: Value, sp: Span) -> Result<Value> {
+    pub(super) fn unary(&self, op: UnaryOp, v: Value, sp: Span) -> Result<Value> {
         match (op, v) {
             (UnaryOp::Pos, v @ (Value::Array(_) | Value::Scalar(_))) => Ok(v),
             (UnaryOp::Neg, Value::Scalar(s)) => Ok(Value::Scalar(match s.kind {
@@ -275,6 +289,14 @@ impl<'a> Ev<'a> {
                     return Err(self.e(sp, "bad operand type for unary ~: 'float'"))
                 }
             })),
+            (op, Value::Labeled(d)) => {
+                let f = if op == UnaryOp::Neg {
+                    UFunc::Neg
+                } else {
+                    UFunc::Invert
+                };
+                Ok(Value::Labeled(self.at(sp, d.unary(f))?))
+            }
             (op, Value::Array(a)) => {
                 let f = if op == UnaryOp::Neg {
                     UFunc::Neg
@@ -290,16 +312,19 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn binary(&self, op: BinOp, a: Value, b: Value, sp: Span) -> Result<Value> {
+    pub(super) fn binary(&self, op: BinOp, a: Value, b: Value, sp: Span) -> Result<Value> {
         if let (Value::Scalar(x), Value::Scalar(y)) = (&a, &b) {
             return self.fold(op, *x, *y, sp).map(Value::Scalar);
+        }
+        if is_labeled(&a) || is_labeled(&b) {
+            return self.labeled_binary(op, a, b, sp);
         }
         let (a, b) = (self.operand(a, sp)?, self.operand(b, sp)?);
         Ok(Value::Array(self.at(sp, api::binary(op, &a, &b))?))
     }
 
     /// Python semantics for operators between two scalars.
-    fn fold(&self, op: BinOp, x: PyScalar, y: PyScalar, sp: Span) -> Result<PyScalar> {
+    pub(super) fn fold(&self, op: BinOp, x: PyScalar, y: PyScalar, sp: Span) -> Result<PyScalar> {
         let float = x.kind == ScalarKind::Float || y.kind == ScalarKind::Float;
         let both_bool = x.kind == ScalarKind::Bool && y.kind == ScalarKind::Bool;
         let cmp = |r: bool| Ok(PyScalar::boolean(r));
@@ -382,7 +407,11 @@ impl<'a> Ev<'a> {
         })
     }
 
-    fn attr(&self, v: Value, name: &str, sp: Span) -> Result<Value> {
+    pub(super) fn attr(&self, v: Value, name: &str, sp: Span) -> Result<Value> {
+        let v = match v {
+            Value::Array(a) => Value::Array(a),
+            other => return self.labeled_attr(other, name, sp),
+        };
         let Value::Array(a) = v else {
             return Err(self.e(sp, format!("{} has no attribute '{name}'", describe(&v))));
         };
@@ -402,14 +431,16 @@ impl<'a> Ev<'a> {
             "dtype" => Value::Str(a.dtype().name().to_string()),
             "chunks" => Value::Seq(a.chunks().iter().map(|c| ints(c.clone())).collect()),
             "astype" | "rechunk" | "reshape" | "transpose" | "swapaxes" => {
-                Value::Method(a, name.to_string())
+                Value::Method(Box::new(Value::Array(a)), name.to_string())
             }
-            m if REDUCTIONS.contains(&m) => Value::Method(a, name.to_string()),
+            m if REDUCTIONS.contains(&m) => {
+                Value::Method(Box::new(Value::Array(a)), name.to_string())
+            }
             _ => return Err(self.e(sp, format!("array has no attribute '{name}'"))),
         })
     }
 
-    fn int_of(&self, v: &Value, sp: Span, what: &str) -> Result<i64> {
+    pub(super) fn int_of(&self, v: &Value, sp: Span, what: &str) -> Result<i64> {
         match v {
             Value::Scalar(s) if s.kind != ScalarKind::Float => {
                 i64::try_from(s.i).map_err(|_| self.e(sp, format!("{what} is too large")))
@@ -421,8 +452,8 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn index(&self, v: Value, items: &[IndexItem], sp: Span) -> Result<Value> {
-        match v {
+    pub(super) fn index(&self, v: Value, items: &[IndexItem], sp: Span) -> Result<Value> {
+        match &v {
             Value::Seq(xs) => {
                 let [IndexItem::Expr(e)] = items else {
                     return Err(self.e(sp, "only single integer indices are supported on tuples"));
@@ -435,7 +466,7 @@ impl<'a> Ev<'a> {
                     .cloned()
                     .ok_or_else(|| self.e(e.span, "tuple index out of range"))
             }
-            Value::Array(a) => {
+            Value::Array(_) | Value::Labeled(_) => {
                 let mut idx = Vec::new();
                 for it in items {
                     idx.push(match it {
@@ -464,13 +495,23 @@ impl<'a> Ev<'a> {
                         }
                     });
                 }
-                Ok(Value::Array(self.at(sp, a.getitem(&idx))?))
+                match v {
+                    Value::Labeled(d) => Ok(Value::Labeled(self.at(sp, d.getitem(&idx))?)),
+                    Value::Array(a) => Ok(Value::Array(self.at(sp, a.getitem(&idx))?)),
+                    _ => Err(self.e(sp, "internal: indexing")),
+                }
             }
-            other => Err(self.e(sp, format!("{} cannot be indexed", describe(&other)))),
+            other => Err(self.e(sp, format!("{} cannot be indexed", describe(other)))),
         }
     }
 
-    fn args(&self, args: &[Expr], kwargs: &[Kwarg], span: Span, f: &Value) -> Result<Args> {
+    pub(super) fn args(
+        &self,
+        args: &[Expr],
+        kwargs: &[Kwarg],
+        span: Span,
+        f: &Value,
+    ) -> Result<Args> {
         let name = match f {
             Value::Func(n) | Value::Method(_, n) => n.clone(),
             other => return Err(self.e(span, format!("{} is not callable", describe(other)))),
@@ -489,18 +530,24 @@ impl<'a> Ev<'a> {
         })
     }
 
-    fn call(&self, f: Value, mut a: Args) -> Result<Value> {
+    pub(super) fn call(&self, f: Value, mut a: Args) -> Result<Value> {
         match f {
-            Value::Method(recv, m) => {
-                a.pos.insert(0, (Value::Array(recv), a.span));
-                self.function(&m, a)
-            }
+            Value::Method(recv, m) => match *recv {
+                Value::Array(arr) => {
+                    a.pos.insert(0, (Value::Array(arr), a.span));
+                    self.function(&m, a)
+                }
+                other => self.labeled_method(other, &m, a),
+            },
             Value::Func(n) => self.function(&n, a),
             other => Err(self.e(a.span, format!("{} is not callable", describe(&other)))),
         }
     }
 
-    fn function(&self, name: &str, mut a: Args) -> Result<Value> {
+    pub(super) fn function(&self, name: &str, mut a: Args) -> Result<Value> {
+        if let Some(v) = self.labeled_function(name, &mut a)? {
+            return Ok(v);
+        }
         let sp = a.span;
         let allowed: &[&str] = match name {
             "zeros" | "ones" => &["shape", "dtype", "chunks"],
@@ -827,7 +874,7 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn arrayish(&self, o: Operand) -> Operand {
+    pub(super) fn arrayish(&self, o: Operand) -> Operand {
         match o {
             Operand::Scalar(s) => Operand::Array(scalar_array(s)),
             a => a,
@@ -835,7 +882,7 @@ impl<'a> Ev<'a> {
     }
 
     /// Removes and returns keyword argument `kw`, or else the next positional argument.
-    fn take(&self, a: &mut Args, kw: &str) -> Option<(Value, Span)> {
+    pub(super) fn take(&self, a: &mut Args, kw: &str) -> Option<(Value, Span)> {
         if let Some(i) = a.kw.iter().position(|(k, _, _)| k == kw) {
             let (_, v, s) = a.kw.remove(i);
             return Some((v, s));
@@ -847,7 +894,7 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn exact<const N: usize>(&self, a: &mut Args) -> Result<[(Value, Span); N]> {
+    pub(super) fn exact<const N: usize>(&self, a: &mut Args) -> Result<[(Value, Span); N]> {
         if a.pos.len() != N || !a.kw.is_empty() {
             return Err(self.e(
                 a.span,
@@ -863,7 +910,7 @@ impl<'a> Ev<'a> {
             .map_err(|_| self.e(a.span, "wrong number of arguments"))
     }
 
-    fn no_extra(&self, a: &Args) -> Result<()> {
+    pub(super) fn no_extra(&self, a: &Args) -> Result<()> {
         if let Some((_, s)) = a.pos.first() {
             return Err(self.e(
                 *s,
@@ -879,7 +926,7 @@ impl<'a> Ev<'a> {
         Ok(())
     }
 
-    fn array_arg(&self, a: &mut Args) -> Result<DArray> {
+    pub(super) fn array_arg(&self, a: &mut Args) -> Result<DArray> {
         match self.take(a, "x") {
             Some((Value::Array(x), _)) => Ok(x),
             Some((Value::Scalar(s), _)) => Ok(scalar_array(s)),
@@ -891,7 +938,12 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn num_arg(&self, a: &mut Args, kw: &str, default: Option<PyScalar>) -> Result<PyScalar> {
+    pub(super) fn num_arg(
+        &self,
+        a: &mut Args,
+        kw: &str,
+        default: Option<PyScalar>,
+    ) -> Result<PyScalar> {
         match self.take(a, kw) {
             Some((Value::Scalar(s), _)) => Ok(s),
             Some((v, s)) => Err(self.e(
@@ -911,7 +963,7 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn shape_of(&self, v: &Value, s: Span) -> Result<Vec<usize>> {
+    pub(super) fn shape_of(&self, v: &Value, s: Span) -> Result<Vec<usize>> {
         let dims: Vec<i64> = match v {
             Value::Seq(xs) => xs
                 .iter()
@@ -925,7 +977,7 @@ impl<'a> Ev<'a> {
         Ok(dims.into_iter().map(|d| d as usize).collect())
     }
 
-    fn shape_arg(&self, a: &mut Args, kw: &str) -> Result<Vec<usize>> {
+    pub(super) fn shape_arg(&self, a: &mut Args, kw: &str) -> Result<Vec<usize>> {
         let (v, s) = self.take(a, kw).ok_or_else(|| {
             self.e(
                 a.span,
@@ -936,7 +988,7 @@ impl<'a> Ev<'a> {
     }
 
     /// `reshape(2, 3)`, `reshape((2, 3))` or `shape=(2, 3)`; also `transpose(1, 0)`.
-    fn int_list(&self, a: &mut Args, kw: &str) -> Result<Option<Vec<i64>>> {
+    pub(super) fn int_list(&self, a: &mut Args, kw: &str) -> Result<Option<Vec<i64>>> {
         if let Some(i) = a.kw.iter().position(|(k, _, _)| k == kw) {
             let (_, v, s) = a.kw.remove(i);
             return self.ints_of(&v, s).map(Some);
@@ -958,14 +1010,14 @@ impl<'a> Ev<'a> {
             .map(Some)
     }
 
-    fn ints_of(&self, v: &Value, s: Span) -> Result<Vec<i64>> {
+    pub(super) fn ints_of(&self, v: &Value, s: Span) -> Result<Vec<i64>> {
         match v {
             Value::Seq(xs) => xs.iter().map(|x| self.int_of(x, s, "an entry")).collect(),
             other => Ok(vec![self.int_of(other, s, "an entry")?]),
         }
     }
 
-    fn dtype_arg(&self, a: &mut Args, default: DType) -> Result<DType> {
+    pub(super) fn dtype_arg(&self, a: &mut Args, default: DType) -> Result<DType> {
         match self.take_kw_or_pos_dtype(a) {
             None => Ok(default),
             Some((Value::Str(s), sp)) => DType::parse(&s).ok_or_else(|| {
@@ -989,7 +1041,7 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn take_kw_or_pos_dtype(&self, a: &mut Args) -> Option<(Value, Span)> {
+    pub(super) fn take_kw_or_pos_dtype(&self, a: &mut Args) -> Option<(Value, Span)> {
         if let Some(i) = a.kw.iter().position(|(k, _, _)| k == "dtype") {
             let (_, v, s) = a.kw.remove(i);
             return Some((v, s));
@@ -1000,7 +1052,7 @@ impl<'a> Ev<'a> {
         None
     }
 
-    fn chunks_arg(&self, a: &mut Args) -> Result<ChunkSpec> {
+    pub(super) fn chunks_arg(&self, a: &mut Args) -> Result<ChunkSpec> {
         let v = if let Some(i) = a.kw.iter().position(|(k, _, _)| k == "chunks") {
             let (_, v, s) = a.kw.remove(i);
             Some((v, s))
@@ -1015,7 +1067,7 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn axis_spec(&self, v: &Value, s: Span) -> Result<AxisSpec> {
+    pub(super) fn axis_spec(&self, v: &Value, s: Span) -> Result<AxisSpec> {
         Ok(match v {
             Value::None => AxisSpec::Keep,
             Value::Str(x) if x == "auto" => AxisSpec::Auto,
@@ -1035,7 +1087,7 @@ impl<'a> Ev<'a> {
         })
     }
 
-    fn chunk_spec(&self, v: &Value, s: Span) -> Result<ChunkSpec> {
+    pub(super) fn chunk_spec(&self, v: &Value, s: Span) -> Result<ChunkSpec> {
         Ok(match v {
             Value::Str(x) if x == "auto" => ChunkSpec::Auto,
             Value::Str(x) => {

@@ -4,6 +4,7 @@
 
 pub mod ast;
 pub mod eval;
+mod labeled;
 pub mod parser;
 
 pub use eval::{evaluate, Bindings, Value};

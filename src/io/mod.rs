@@ -1,3 +1,30 @@
-//! File formats. `.npy` for now; HDF5 and NetCDF arrive with issue #3.
+//! File formats: `.npy`, NetCDF (classic and NetCDF-4) and HDF5.
+//!
+//! Reading happens on workers (`read`), block by block, each worker opening the file
+//! itself; metadata (`meta`, `nc`, `h5`), CF decoding (`cf`) and format detection
+//! (`format`) are shared by the caller, the workers and `tessera info`.
 
+pub mod attr;
+pub mod cf;
+pub mod format;
+pub mod h5;
+pub mod meta;
+pub mod nc;
 pub mod npy;
+pub mod open;
+pub mod read;
+
+/// Turns off the HDF5 library's printing of its error stack on this thread (it is
+/// per-thread in thread-safe HDF5 builds). NetCDF-4 probes for optional attributes and
+/// expects failures; Tessera reports real errors itself.
+pub fn quiet_hdf5() {
+    thread_local! {
+        static DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    DONE.with(|d| {
+        if !d.get() {
+            hdf5::silence_errors(true);
+            d.set(true);
+        }
+    });
+}

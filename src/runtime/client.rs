@@ -573,8 +573,16 @@ impl<'a> Scheduler<'a> {
     fn handle(&mut self, env: crate::comm::Envelope) -> Result<()> {
         let msg = Msg::decode(&env.header).map_err(Error::Internal)?;
         match msg {
-            Msg::Done { comp, items } if comp == self.plan.comp => {
+            Msg::Done {
+                comp,
+                items,
+                bytes_read,
+            } if comp == self.plan.comp => {
                 let w = env.from.index();
+                self.report.bytes_read += bytes_read;
+                if let Some(ws) = self.report.workers.get_mut(w.wrapping_sub(1)) {
+                    ws.bytes_read += bytes_read;
+                }
                 for (node, block, nb) in items {
                     self.task_done(node as usize, block as usize, nb, w)?;
                 }

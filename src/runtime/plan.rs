@@ -109,6 +109,7 @@ impl Plan {
                     | Op::Reshape { .. }
                     | Op::Concatenate { .. }
                     | Op::ReducePartial { .. }
+                    | Op::GroupPartial { .. }
             );
             let consumer_blocks = nodes[c].grid.num_blocks();
             for i in inputs {
@@ -119,6 +120,7 @@ impl Plan {
                 let fusable = match node.op {
                     Op::Generate(_) => true,
                     Op::Elementwise { .. }
+                    | Op::Read(_)
                     | Op::Slice { .. }
                     | Op::Transpose { .. }
                     | Op::Reshape { .. }
@@ -168,7 +170,7 @@ impl Plan {
         let pn = &self.nodes[node];
         let idx = pn.grid.unravel(block);
         match &pn.op {
-            Op::Generate(_) | Op::Local(_) | Op::Persisted(..) => vec![],
+            Op::Generate(_) | Op::Local(_) | Op::Read(_) | Op::Persisted(..) => vec![],
             Op::Elementwise { inputs, .. } => inputs
                 .iter()
                 .map(|&i| {
@@ -230,7 +232,32 @@ impl Plan {
                 }
                 vec![]
             }
-            Op::ReducePartial { input, .. } => vec![(*input, block)],
+            Op::ReducePartial { input, .. } | Op::GroupPartial { input, .. } => {
+                vec![(*input, block)]
+            }
+            Op::Take {
+                input,
+                axis,
+                indices,
+            } => {
+                let g = &self.nodes[*input].grid;
+                let off = pn.grid.block_offset(&idx)[*axis];
+                let len = pn.grid.block_shape(&idx)[*axis];
+                let mut blocks: Vec<usize> = indices[off..off + len]
+                    .iter()
+                    .map(|&i| g.blocks_overlapping(*axis, i, i + 1).start)
+                    .collect();
+                blocks.sort_unstable();
+                blocks.dedup();
+                blocks
+                    .into_iter()
+                    .map(|b| {
+                        let mut in_idx = idx.clone();
+                        in_idx[*axis] = b;
+                        (*input, g.ravel(&in_idx))
+                    })
+                    .collect()
+            }
             Op::ReduceCombine {
                 input,
                 axes,
@@ -332,6 +359,9 @@ impl Plan {
                 &pn.grid.block_offset(&idx),
                 &shape,
             )),
+            Op::Read(spec) => {
+                crate::io::read::read_block(spec, &pn.grid.block_offset(&idx), &shape)
+            }
             Op::Local(_) | Op::Persisted(..) => Err("internal: stored block evaluated".into()),
             Op::Elementwise { expr, .. } => {
                 let c = elementwise::eval(expr, &inputs)?;
@@ -365,6 +395,45 @@ impl Plan {
             }
             Op::Concatenate { .. } => first(),
             Op::ReducePartial { axes, func, .. } => Ok(reduce::partial(func, &first()?, axes)),
+            Op::GroupPartial {
+                input,
+                axis,
+                labels,
+                ngroups,
+                func,
+            } => {
+                let g = &self.nodes[*input].grid;
+                let o = g.block_offset(&g.unravel(block))[*axis];
+                let c = first()?;
+                let n = c.shape[*axis];
+                let labels = labels
+                    .get(o..o + n)
+                    .ok_or("internal: group labels shorter than the grouped axis")?;
+                reduce::group_partial(func, &c, *axis, labels, *ngroups)
+            }
+            Op::Take {
+                input,
+                axis,
+                indices,
+            } => {
+                let g = &self.nodes[*input].grid;
+                let spans: Vec<(usize, usize)> = self
+                    .direct_deps(node, block)
+                    .iter()
+                    .map(|&(_, b)| {
+                        let bi = g.unravel(b);
+                        (g.block_offset(&bi)[*axis], g.block_shape(&bi)[*axis])
+                    })
+                    .collect();
+                let off = pn.grid.block_offset(&idx)[*axis];
+                blocks::take_block(
+                    &inputs,
+                    &spans,
+                    *axis,
+                    &indices[off..off + shape[*axis]],
+                    &shape,
+                )
+            }
             Op::ReduceCombine { func, .. } => reduce::combine(func, &inputs),
             Op::ReduceFinal { func, .. } => reduce::finalize(func, &first()?, &shape),
         }

@@ -65,6 +65,8 @@ pub enum Msg {
         comp: u64,
         /// Finished blocks.
         items: Vec<(u32, u64, u64)>,
+        /// Bytes these tasks read from files.
+        bytes_read: u64,
     },
     /// A worker's loop stopped (a bug or a broken transport): the run cannot continue.
     WorkerDied {

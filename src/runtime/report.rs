@@ -13,6 +13,8 @@ pub struct WorkerStats {
     pub bytes_sent: u64,
     /// Chunk payload bytes it received from other workers.
     pub bytes_received: u64,
+    /// Bytes it read from files (stored size of the selected elements).
+    pub bytes_read: u64,
 }
 
 /// Counters of one computation.
@@ -30,6 +32,8 @@ pub struct RunReport {
     pub bytes_scattered: u64,
     /// Bytes of the result gathered to rank 0.
     pub bytes_gathered: u64,
+    /// Bytes read from files by all workers.
+    pub bytes_read: u64,
     /// Per worker.
     pub workers: Vec<WorkerStats>,
 }

@@ -16,6 +16,9 @@ struct Task {
     missing: Vec<ChunkKey>,
 }
 
+/// Finished tasks `(node, block, nbytes)` not yet reported, and the file bytes they read.
+type Finished = (Vec<(u32, u64, u64)>, u64);
+
 /// State of one worker.
 pub struct Worker<T: Transport> {
     t: T,
@@ -23,7 +26,8 @@ pub struct Worker<T: Transport> {
     store: HashMap<ChunkKey, Chunk>,
     ready: VecDeque<Task>,
     waiting: Vec<Task>,
-    done: HashMap<u64, Vec<(u32, u64, u64)>>,
+    /// Finished tasks not yet reported, and file bytes they read, per computation.
+    done: HashMap<u64, Finished>,
 }
 
 impl<T: Transport> Worker<T> {
@@ -95,9 +99,16 @@ impl<T: Transport> Worker<T> {
     }
 
     fn flush(&mut self) -> Result<(), CommError> {
-        for (comp, items) in std::mem::take(&mut self.done) {
+        for (comp, (items, bytes_read)) in std::mem::take(&mut self.done) {
             if !items.is_empty() {
-                self.send(Rank::SCHEDULER, &Msg::Done { comp, items })?;
+                self.send(
+                    Rank::SCHEDULER,
+                    &Msg::Done {
+                        comp,
+                        items,
+                        bytes_read,
+                    },
+                )?;
             }
         }
         Ok(())
@@ -228,11 +239,9 @@ impl<T: Transport> Worker<T> {
                 } else {
                     self.store.insert(key, chunk);
                 }
-                self.done.entry(task.comp).or_default().push((
-                    task.node as u32,
-                    task.block as u64,
-                    nbytes,
-                ));
+                let entry = self.done.entry(task.comp).or_default();
+                entry.0.push((task.node as u32, task.block as u64, nbytes));
+                entry.1 += crate::io::read::take_bytes_read();
                 self.wake(key);
             }
             Err(message) => {

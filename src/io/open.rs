@@ -1,0 +1,249 @@
+//! Opening a variable as a lazy labeled array: metadata and index coordinates are read by
+//! the caller (they are small), the values are left to the workers as `read` tasks whose
+//! blocks are whole multiples of the on-disk chunks.
+
+use super::cf::CfDecode;
+use super::format::{detect, Format};
+use super::meta::VarInfo;
+use super::read::ReadSpec;
+use crate::array::chunks::{normalize, ChunkGrid, ChunkSpec, AUTO_CHUNK_BYTES};
+use crate::array::dtype::DType;
+use crate::array::graph::{DArray, Op};
+use crate::error::{Error, Result};
+use crate::labeled::time::TimeUnits;
+use crate::labeled::{Coord, CoordValues, DataArray};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How to open a variable.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Apply CF decoding (masking, unpacking, time decoding).
+    pub decode: bool,
+    /// Block sizes; `None` for multiples of the on-disk chunks near the byte target.
+    pub chunks: Option<ChunkSpec>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            decode: true,
+            chunks: None,
+        }
+    }
+}
+
+/// Metadata of variable `var` of the file at `path`, with its format.
+pub fn var_info(path: &Path, var: &str) -> Result<(Format, VarInfo)> {
+    let format = detect(path)?;
+    let p = path.display();
+    let info = if format.is_netcdf() {
+        let file = super::nc::open(path)?;
+        match super::nc::with_var(&file, var, |v| super::nc::var_info(v, var)) {
+            Some(i) => i,
+            None => {
+                let names: Vec<String> = file.variables().map(|v| v.name()).collect();
+                return Err(Error::Io(format!(
+                    "{p}: no variable '{var}' (variables: {})",
+                    names.join(", ")
+                )));
+            }
+        }
+    } else {
+        let file = super::h5::open(path)?;
+        match super::h5::dataset(&file, var) {
+            Some(d) => super::h5::var_info(&d, var),
+            None => {
+                let names: Vec<String> = super::h5::file_info(path)?
+                    .vars
+                    .into_iter()
+                    .map(|v| v.name)
+                    .collect();
+                return Err(Error::Io(format!(
+                    "{p}: no dataset '{var}' (datasets: {})",
+                    names.join(", ")
+                )));
+            }
+        }
+    };
+    Ok((format, info))
+}
+
+/// Block shape: the on-disk chunk (or a row for contiguous data) grown along the axes that
+/// cover the smallest share of their length, in whole multiples, up to the byte target.
+pub fn default_chunks(shape: &[usize], disk: Option<&[usize]>, itemsize: usize) -> Vec<usize> {
+    let nd = shape.len();
+    let mut block: Vec<usize> = match disk {
+        Some(d) if d.len() == nd => d
+            .iter()
+            .zip(shape)
+            .map(|(&c, &n)| c.clamp(1, n.max(1)))
+            .collect(),
+        _ => (0..nd)
+            .map(|a| if a + 1 == nd { shape[a].max(1) } else { 1 })
+            .collect(),
+    };
+    let unit = block.clone();
+    let bytes = |b: &[usize]| b.iter().product::<usize>() * itemsize;
+    loop {
+        // Axis whose block covers the smallest fraction of the axis and can still grow.
+        let pick = (0..nd).filter(|&a| block[a] < shape[a]).min_by(|&a, &b| {
+            let fa = block[a] as f64 / shape[a] as f64;
+            let fb = block[b] as f64 / shape[b] as f64;
+            fa.total_cmp(&fb).then(b.cmp(&a))
+        });
+        let Some(a) = pick else { break };
+        let mut next = block.clone();
+        next[a] = (block[a] * 2)
+            .min(shape[a].div_ceil(unit[a]) * unit[a])
+            .min(shape[a].max(unit[a]));
+        if next[a] == block[a] || bytes(&next) > AUTO_CHUNK_BYTES {
+            // Try a smaller whole multiple on this axis before giving up.
+            let room = AUTO_CHUNK_BYTES / bytes(&block).max(1);
+            if room >= 2 && block[a] < shape[a] {
+                block[a] = (block[a] * room).min(shape[a]);
+                block[a] = (block[a] / unit[a]).max(1) * unit[a];
+            }
+            break;
+        }
+        block = next;
+    }
+    block
+        .iter()
+        .zip(shape)
+        .map(|(&b, &n)| b.min(n.max(1)))
+        .collect()
+}
+
+fn block_sizes(n: usize, b: usize) -> Vec<usize> {
+    if n == 0 {
+        return vec![0];
+    }
+    let mut v = vec![b; n / b];
+    if !n.is_multiple_of(b) {
+        v.push(n % b);
+    }
+    v
+}
+
+/// Opens `var` of the file at `path` as a lazy labeled array.
+pub fn open(path: &Path, var: &str, opts: &OpenOptions) -> Result<DataArray> {
+    let p = path.display().to_string();
+    let abs: PathBuf =
+        std::fs::canonicalize(path).map_err(|e| Error::Io(format!("{p}: cannot open: {e}")))?;
+    let (format, info) = var_info(path, var)?;
+    let stored = info.dtype.ok_or_else(|| {
+        Error::Io(format!(
+            "{p}: variable '{var}' has type {}, which Tessera cannot read as an array (supported: integers, float32, float64)",
+            info.type_name
+        ))
+    })?;
+    let decode = if opts.decode {
+        CfDecode::for_var(&info, stored)
+    } else {
+        None
+    };
+    let spec = ReadSpec::whole(
+        abs,
+        var.to_string(),
+        format,
+        stored,
+        info.shape.clone(),
+        decode,
+    );
+    let dtype = spec.dtype();
+    let grid = match &opts.chunks {
+        Some(c) => normalize(&info.shape, c, dtype.size(), None)
+            .map_err(|e| Error::Io(format!("{p}: variable '{var}': {e}")))?,
+        None => {
+            let b = default_chunks(&info.shape, info.chunking.as_deref(), dtype.size());
+            ChunkGrid::new(
+                info.shape
+                    .iter()
+                    .zip(&b)
+                    .map(|(&n, &k)| block_sizes(n, k))
+                    .collect(),
+            )
+        }
+    };
+    let data = DArray::new(dtype, grid, Op::Read(Arc::new(spec)));
+    let coords = if format.is_netcdf() {
+        read_coords(path, &info, opts.decode)?
+    } else {
+        vec![]
+    };
+    let mut da = DataArray::new(data, info.dims.clone(), coords)
+        .map_err(|e| Error::Io(format!("{p}: variable '{var}': {e}")))?;
+    da.name = Some(var.rsplit('/').next().unwrap_or(var).to_string());
+    da.attrs = info.attrs.clone();
+    Ok(da)
+}
+
+/// Index coordinates: 1-D variables named like the dimensions of `info`.
+fn read_coords(path: &Path, info: &VarInfo, decode: bool) -> Result<Vec<(String, Coord)>> {
+    let p = path.display();
+    let file = super::nc::open(path)?;
+    let mut out = Vec::new();
+    for (dim, &len) in info.dims.iter().zip(&info.shape) {
+        let got = super::nc::with_var(&file, dim, |v| -> Result<Option<(VarInfo, Vec<f64>)>> {
+            let ci = super::nc::var_info(v, dim);
+            if ci.shape != [len] || ci.dtype.is_none() {
+                return Ok(None);
+            }
+            let raw: Vec<f64> = v
+                .get_values::<f64, _>(..)
+                .map_err(|e| Error::Io(format!("{p}: coordinate '{dim}': {e}")))?;
+            Ok(Some((ci, raw)))
+        });
+        let Some(res) = got else { continue };
+        let Some((ci, raw)) = res? else { continue };
+        let Some(dt) = ci.dtype else { continue };
+        let values = if decode {
+            match CfDecode::for_var(&ci, dt) {
+                Some(d) => {
+                    let c = crate::array::chunk::Chunk::from_slice::<f64>(DType::F64, &[len], &raw);
+                    // Values were read as f64; mask and unpack them in f64.
+                    let as_f64 = CfDecode {
+                        stored: DType::F64,
+                        decoded: DType::F64,
+                        ..d
+                    };
+                    as_f64.apply(&c).to_f64_vec()
+                }
+                None => raw,
+            }
+        } else {
+            raw
+        };
+        let units = ci.attr("units").and_then(|a| a.text()).map(str::to_string);
+        let is_time = decode && units.as_deref().is_some_and(|u| u.contains(" since "));
+        let cv = if is_time {
+            let cal = ci.attr("calendar").and_then(|a| a.text());
+            let tu = TimeUnits::parse(units.as_deref().unwrap_or(""), cal)
+                .map_err(|e| Error::Io(format!("{p}: variable '{dim}': {e}")))?;
+            let times = values
+                .iter()
+                .map(|&v| tu.decode(v))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| Error::Io(format!("{p}: variable '{dim}': {e}")))?;
+            CoordValues::Time {
+                values: times,
+                units: tu,
+            }
+        } else {
+            let dtype = match CfDecode::for_var(&ci, dt) {
+                Some(d) if decode => d.decoded,
+                _ => dt,
+            };
+            CoordValues::Num { dtype, values }
+        };
+        out.push((
+            dim.clone(),
+            Coord {
+                values: cv,
+                attrs: ci.attrs,
+            },
+        ));
+    }
+    Ok(out)
+}

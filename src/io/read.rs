@@ -1,0 +1,279 @@
+//! Reading one block of a variable on the worker that needs it.
+//!
+//! A [`ReadSpec`] is what travels in the plan: the file, the variable, the selection (a
+//! strided hyperslab per axis, composed with any slicing pushed into it) and the CF
+//! decoding. Each worker opens the file itself and keeps it open across tasks; a block read
+//! asks the library for exactly its hyperslab, so slicing before reading reads only the
+//! selected bytes. Bytes read are counted per thread for the run report.
+
+use super::cf::CfDecode;
+use super::format::Format;
+use crate::array::chunk::Chunk;
+use crate::array::chunks::ChunkGrid;
+use crate::array::dtype::DType;
+use crate::array::graph::AxisPick;
+use crate::comm::Payload;
+use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One output axis of a read: a strided run over a file axis, or a new length-1 axis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ReadAxis {
+    /// Output position `i` reads file index `start + step * i` on `axis`.
+    File {
+        /// File axis.
+        axis: usize,
+        /// First file index.
+        start: usize,
+        /// Step (negative: reversed).
+        step: isize,
+    },
+    /// A new axis of length 1.
+    New,
+}
+
+/// Where a lazily read array's values come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReadSpec {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// Variable or dataset name.
+    pub var: String,
+    /// Format (which library reads it).
+    pub format: Format,
+    /// Stored element type.
+    pub stored: DType,
+    /// Shape of the variable in the file.
+    pub file_shape: Vec<usize>,
+    /// Output axes.
+    pub axes: Vec<ReadAxis>,
+    /// File axes fixed at one index (dropped by integer indexing): `(axis, index)`.
+    pub fixed: Vec<(usize, usize)>,
+    /// CF decoding, if any.
+    pub decode: Option<CfDecode>,
+}
+
+impl ReadSpec {
+    /// The whole variable.
+    pub fn whole(
+        path: PathBuf,
+        var: String,
+        format: Format,
+        stored: DType,
+        shape: Vec<usize>,
+        decode: Option<CfDecode>,
+    ) -> ReadSpec {
+        let axes = (0..shape.len())
+            .map(|axis| ReadAxis::File {
+                axis,
+                start: 0,
+                step: 1,
+            })
+            .collect();
+        ReadSpec {
+            path,
+            var,
+            format,
+            stored,
+            file_shape: shape,
+            axes,
+            fixed: vec![],
+            decode,
+        }
+    }
+
+    /// The same read with a basic-indexing selection applied on top (slicing pushed into
+    /// the hyperslab): `picks` come from the slicing planner over `grid`, this read's grid.
+    pub fn sliced(&self, picks: &[AxisPick], grid: &ChunkGrid) -> ReadSpec {
+        let mut out = self.clone();
+        out.axes.clear();
+        let mut a = 0; // input (this read's output) axis
+        for p in picks {
+            match p {
+                AxisPick::NewAxis => out.axes.push(ReadAxis::New),
+                AxisPick::Index { block, local } => {
+                    let g = grid.axis_offsets(a)[*block] + local;
+                    if let ReadAxis::File { axis, start, step } = &self.axes[a] {
+                        let idx = *start as isize + step * g as isize;
+                        out.fixed.push((*axis, idx.max(0) as usize));
+                    }
+                    a += 1;
+                }
+                AxisPick::Range(pieces) => {
+                    let ax = match (&self.axes[a], pieces.first()) {
+                        (ReadAxis::File { axis, start, step }, Some(first)) => {
+                            let g = grid.axis_offsets(a)[first.block] + first.start;
+                            ReadAxis::File {
+                                axis: *axis,
+                                start: (*start as isize + step * g as isize).max(0) as usize,
+                                step: step * first.step,
+                            }
+                        }
+                        (other, _) => other.clone(),
+                    };
+                    out.axes.push(ax);
+                    a += 1;
+                }
+            }
+        }
+        out.fixed.sort_unstable();
+        out
+    }
+
+    /// Element type of the values produced.
+    pub fn dtype(&self) -> DType {
+        self.decode.as_ref().map_or(self.stored, |d| d.decoded)
+    }
+
+    /// Bytes read from the file for a block of `shape` (stored type).
+    pub fn bytes_for(&self, shape: &[usize]) -> u64 {
+        (shape.iter().product::<usize>() * self.stored.size()) as u64
+    }
+}
+
+thread_local! {
+    static BYTES_READ: Cell<u64> = const { Cell::new(0) };
+    static HANDLES: RefCell<HashMap<PathBuf, (FileStamp, Handle)>> = RefCell::new(HashMap::new());
+}
+
+/// Bytes this thread has read from files since the last call (and resets the count).
+pub fn take_bytes_read() -> u64 {
+    BYTES_READ.with(|b| b.replace(0))
+}
+
+/// Identity of a file version: a rewritten file (same path, new inode or mtime) reopens.
+#[derive(Debug, Clone, PartialEq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    ino: u64,
+}
+
+fn stamp(p: &Path) -> Result<FileStamp, String> {
+    let m = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    Ok(FileStamp {
+        len: m.len(),
+        modified: m.modified().ok(),
+        #[cfg(unix)]
+        ino: std::os::unix::fs::MetadataExt::ino(&m),
+    })
+}
+
+enum Handle {
+    Nc(netcdf::File),
+    H5(hdf5::File),
+}
+
+/// Most files a worker keeps open.
+const MAX_OPEN: usize = 64;
+
+fn with_handle<R>(
+    spec: &ReadSpec,
+    f: impl FnOnce(&Handle) -> Result<R, String>,
+) -> Result<R, String> {
+    super::quiet_hdf5();
+    let st = stamp(&spec.path)?;
+    HANDLES.with(|h| {
+        let mut h = h.borrow_mut();
+        let fresh = matches!(h.get(&spec.path), Some((s, _)) if *s == st);
+        if !fresh {
+            if h.len() >= MAX_OPEN {
+                h.clear();
+            }
+            let handle = if spec.format.is_netcdf() {
+                Handle::Nc(super::nc::open(&spec.path).map_err(|e| e.to_string())?)
+            } else {
+                Handle::H5(super::h5::open(&spec.path).map_err(|e| e.to_string())?)
+            };
+            h.insert(spec.path.clone(), (st, handle));
+        }
+        match h.get(&spec.path) {
+            Some((_, handle)) => f(handle),
+            None => Err("internal: file handle vanished".into()),
+        }
+    })
+}
+
+/// Closes every file this thread holds open (after writing a file it may read again).
+pub fn close_all() {
+    HANDLES.with(|h| h.borrow_mut().clear());
+}
+
+/// Reads the block at `offset` with `shape` (output coordinates) and decodes it.
+pub fn read_block(spec: &ReadSpec, offset: &[usize], shape: &[usize]) -> Result<Chunk, String> {
+    let nd = spec.file_shape.len();
+    let mut start = vec![0usize; nd];
+    let mut count = vec![1usize; nd];
+    let mut stride = vec![1usize; nd];
+    let mut reversed: Vec<usize> = Vec::new();
+    for &(axis, index) in &spec.fixed {
+        start[axis] = index;
+    }
+    // File axes in output order, for laying out the buffer.
+    let mut file_order: Vec<usize> = Vec::new();
+    for (k, ax) in spec.axes.iter().enumerate() {
+        if let ReadAxis::File {
+            axis,
+            start: s,
+            step,
+        } = ax
+        {
+            let n = shape[k];
+            let first = *s as isize + step * offset[k] as isize;
+            let last = first + step * (n as isize - 1).max(0);
+            start[*axis] = first.min(last).max(0) as usize;
+            count[*axis] = n;
+            stride[*axis] = step.unsigned_abs().max(1);
+            if *step < 0 && n > 1 {
+                reversed.push(k);
+            }
+            file_order.push(*axis);
+        }
+    }
+    let n: usize = shape.iter().product();
+    let mut buf = Payload::for_overwrite(n * spec.stored.size());
+    let sorted = file_order.windows(2).all(|w| w[0] < w[1]);
+    if !sorted {
+        return Err("internal: read axes out of file order".into());
+    }
+    with_handle(spec, |h| match h {
+        Handle::Nc(file) => super::nc::with_var(file, &spec.var, |v| {
+            super::nc::read_into(v, &start, &count, &stride, buf.as_bytes_mut())
+        })
+        .unwrap_or_else(|| Err(format!("variable '{}' not found", spec.var))),
+        Handle::H5(file) => match super::h5::dataset(file, &spec.var) {
+            Some(d) => {
+                super::h5::read_into(&d, spec.stored, &start, &count, &stride, buf.as_bytes_mut())
+            }
+            None => Err(format!("dataset '{}' not found", spec.var)),
+        },
+    })
+    .map_err(|e| format!("{}: {}: {e}", spec.path.display(), spec.var))?;
+    BYTES_READ.with(|b| b.set(b.get() + (n * spec.stored.size()) as u64));
+    let mut c = Chunk {
+        dtype: spec.stored,
+        shape: shape.to_vec(),
+        data: Arc::new(buf),
+    };
+    if !reversed.is_empty() {
+        c = reverse_axes(&c, &reversed);
+    }
+    Ok(match &spec.decode {
+        Some(d) => d.apply(&c),
+        None => c,
+    })
+}
+
+fn reverse_axes(c: &Chunk, axes: &[usize]) -> Chunk {
+    crate::with_dtype!(c.dtype, T, {
+        let mut v = c.view::<T>();
+        for &a in axes {
+            v.invert_axis(ndarray::Axis(a));
+        }
+        Chunk::build::<T>(c.dtype, &c.shape, |mut out| out.assign(&v))
+    })
+}
