@@ -112,7 +112,10 @@ fn arr(src: &str, b: &Bindings) -> tessera::DArray {
 }
 
 fn main() {
-    let opts = ClientOptions { workers: 2 };
+    let opts = ClientOptions {
+        workers: 2,
+        ..Default::default()
+    };
     let (started, reference) = if launched_under_mpi() {
         let t = MpiTransport::init().expect("MPI");
         let r = mpi_reference(&t);

@@ -13,6 +13,14 @@ use clap::{Parser, Subcommand};
 use serde_json::{json, Value as Json};
 use std::path::PathBuf;
 
+/// Prints a line to stdout; a closed pipe (`tessera info f.nc | head`) is not an error.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
 #[derive(Parser, Debug)]
 #[command(
     name = "tessera",
@@ -45,6 +53,28 @@ enum Command {
         /// Write the run report (JSON) to this file.
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
+        /// Write the result to a NetCDF-4 (or .h5 HDF5) file instead of printing it:
+        /// FILE or FILE:VARIABLE.
+        #[arg(long, value_name = "FILE[:VAR]")]
+        to: Option<String>,
+        /// zlib/deflate level (1-9) for --to.
+        #[arg(long, value_name = "LEVEL")]
+        deflate: Option<u8>,
+        /// Replace an existing --to file.
+        #[arg(long)]
+        overwrite: bool,
+        /// Bytes of intermediate chunks a worker may hold before input tasks wait, e.g.
+        /// 512M or 4G (default: a quarter of the machine's memory shared by the workers).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        memory_per_worker: Option<u64>,
+    },
+    /// Describe a NetCDF or HDF5 file, like `ncdump -h`.
+    Info {
+        /// The file.
+        file: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Instrumented checks of the transport, run by the test suite under mpirun -n 2.
     #[command(hide = true)]
@@ -73,6 +103,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             "persist" => persist_selftest(),
             other => Err(anyhow!("unknown self-test '{other}'")),
         },
+        Command::Info { file, json } => {
+            let fi = crate::io::info::inspect(&file)?;
+            if json {
+                say!("{}", crate::io::info::render_json(&file, &fi));
+            } else {
+                {
+                    use std::io::Write as _;
+                    let _ = write!(
+                        std::io::stdout(),
+                        "{}",
+                        crate::io::info::render_text(&file, &fi)
+                    );
+                }
+            }
+            Ok(())
+        }
         Command::Eval {
             expr,
             json,
@@ -80,8 +126,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             open,
             workers,
             report,
+            to,
+            deflate,
+            overwrite,
+            memory_per_worker,
         } => {
             let mut opts = ClientOptions::default();
+            if let Some(m) = memory_per_worker {
+                opts.memory_per_worker = m;
+            }
             if let Some(w) = workers {
                 if w == 0 {
                     return Err(anyhow!("--workers must be at least 1"));
@@ -95,6 +148,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let bindings = bind_files(&open)?;
             let value = evaluate(&expr, &bindings)?;
             let labels = labels_json(&value);
+            let labeled = match &value {
+                Value::Labeled(d) => Some(d.clone()),
+                _ => None,
+            };
             let array = into_array(value)?;
             let chunks = json!(array.chunks());
             let add_labels = |mut o: Json| {
@@ -109,14 +166,51 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     json!({"shape": array.shape(), "dtype": array.dtype().name(), "chunks": chunks}),
                 );
                 if json {
-                    println!("{meta}");
+                    say!("{meta}");
                 } else {
-                    println!(
+                    say!(
                         "shape={:?} dtype={} chunks={:?} ({} blocks, lazy)",
                         array.shape(),
                         array.dtype(),
                         array.chunks(),
                         array.grid().num_blocks()
+                    );
+                }
+                return Ok(());
+            }
+            if let Some(target) = to {
+                let (file, var) = split_target(&target, &labeled);
+                let da = match labeled {
+                    Some(d) => d,
+                    None => {
+                        let dims = (0..array.ndim()).map(|k| format!("dim_{k}")).collect();
+                        crate::labeled::DataArray::new(array.clone(), dims, vec![])?
+                    }
+                };
+                let opts = crate::io::write::WriteOptions {
+                    overwrite,
+                    deflate,
+                    ..Default::default()
+                };
+                let stats = crate::io::write::write(
+                    &client,
+                    &da,
+                    std::path::Path::new(&file),
+                    &var,
+                    &opts,
+                )?;
+                write_report(&client, report.as_deref())?;
+                let msg = json!({"written": file, "variable": var, "shape": array.shape(), "dtype": array.dtype().name(),
+                    "bytes_written": stats.bytes_written, "seconds": stats.seconds});
+                if json {
+                    say!("{msg}");
+                } else {
+                    say!(
+                        "wrote {file}:{var} shape={:?} dtype={} ({:.1} MB in {:.3} s)",
+                        array.shape(),
+                        array.dtype(),
+                        stats.bytes_written as f64 / 1e6,
+                        stats.seconds
                     );
                 }
                 return Ok(());
@@ -132,9 +226,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 let out = add_labels(
                     json!({"shape": result.shape, "dtype": result.dtype.name(), "chunks": chunks, "data": data_json(&result)}),
                 );
-                println!("{out}");
+                say!("{out}");
             } else {
-                println!("{}", render(&result));
+                say!("{}", render(&result));
             }
             Ok(())
         }
@@ -162,7 +256,7 @@ fn persist_selftest() -> anyhow::Result<()> {
     let tasks = client.last_report().map(|r| r.tasks).unwrap_or(0);
     let whole = client.compute(&into_array(evaluate("p", &b)?)?)?;
     let want: Vec<f64> = (0..1000).map(|v| (v * 2) as f64).collect();
-    println!(
+    say!(
         "{}",
         json!({"transport": client.transport_kind(), "workers": client.workers(),
             "equal": direct.to_f64_vec() == from_persisted.to_f64_vec(),
@@ -200,6 +294,59 @@ fn bind_files(open: &[String]) -> anyhow::Result<Bindings> {
         b.insert(name.to_string(), value);
     }
     Ok(b)
+}
+
+/// `4096`, `512K`, `512M`, `4G` (binary multiples).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("unknown size suffix in '{s}' (use K, M, G or T)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size such as 512M or 4G"))?;
+    if n.is_nan() || n <= 0.0 {
+        return Err(format!("size must be positive, got '{s}'"));
+    }
+    Ok((n * mult as f64) as u64)
+}
+
+/// `FILE:VAR` or `FILE` (the variable then takes the array's name, or `data`).
+fn split_target(t: &str, labeled: &Option<crate::labeled::DataArray>) -> (String, String) {
+    let default = || {
+        labeled
+            .as_ref()
+            .and_then(|d| d.name.clone())
+            .unwrap_or_else(|| "data".into())
+    };
+    match t.rsplit_once(':') {
+        Some((f, v)) if !f.is_empty() && !v.is_empty() => (f.to_string(), v.to_string()),
+        _ => (t.to_string(), default()),
+    }
+}
+
+fn write_report(
+    client: &crate::runtime::Client,
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        let r = client.last_report().unwrap_or_default();
+        let text = serde_json::to_string_pretty(&r)?;
+        std::fs::write(path, text)
+            .with_context(|| format!("cannot write report {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Dimension names and coordinates of a labeled result, for `--json`.

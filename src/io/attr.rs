@@ -77,7 +77,9 @@ impl AttrValue {
                 values
                     .iter()
                     .map(|v| {
-                        if dtype.is_float() {
+                        if *dtype == DType::F32 && v.is_finite() {
+                            format!("{:?}{suffix}", *v as f32)
+                        } else if dtype.is_float() {
                             format!("{}{suffix}", fmt_float(*v))
                         } else {
                             format!("{}{suffix}", *v as i128)

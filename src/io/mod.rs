@@ -8,11 +8,13 @@ pub mod attr;
 pub mod cf;
 pub mod format;
 pub mod h5;
+pub mod info;
 pub mod meta;
 pub mod nc;
 pub mod npy;
 pub mod open;
 pub mod read;
+pub mod write;
 
 /// Turns off the HDF5 library's printing of its error stack on this thread (it is
 /// per-thread in thread-safe HDF5 builds). NetCDF-4 probes for optional attributes and

@@ -129,6 +129,7 @@ fn block_sizes(n: usize, b: usize) -> Vec<usize> {
 /// Opens `var` of the file at `path` as a lazy labeled array.
 pub fn open(path: &Path, var: &str, opts: &OpenOptions) -> Result<DataArray> {
     let p = path.display().to_string();
+    detect(path)?;
     let abs: PathBuf =
         std::fs::canonicalize(path).map_err(|e| Error::Io(format!("{p}: cannot open: {e}")))?;
     let (format, info) = var_info(path, var)?;

@@ -64,6 +64,9 @@ impl Drop for PersistHandle {
 pub struct ClientOptions {
     /// In-process worker threads (ignored under MPI, where every rank but 0 is a worker).
     pub workers: usize,
+    /// Bytes of intermediate chunks each worker may hold before the scheduler stops
+    /// starting new input tasks (reads, generators) and lets consumers drain them.
+    pub memory_per_worker: u64,
 }
 
 impl Default for ClientOptions {
@@ -73,8 +76,28 @@ impl Default for ClientOptions {
                 .map(|n| n.get())
                 .unwrap_or(2)
                 .clamp(1, 8),
+            memory_per_worker: default_memory_per_worker(),
         }
     }
+}
+
+/// A quarter of the machine's physical memory, shared by the workers of one node (at
+/// least 256 MiB each).
+fn default_memory_per_worker() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .and_then(|k| k.parse::<u64>().ok())
+                })
+        })
+        .map_or(8 << 30, |kib| kib * 1024);
+    let per_node = std::thread::available_parallelism().map_or(2, |n| n.get()) as u64;
+    (total / 4 / per_node).max(256 << 20)
 }
 
 /// The caller's handle on a running cluster (in-process threads or MPI ranks).
@@ -86,6 +109,7 @@ pub struct Client {
     release_tx: Sender<PersistedKey>,
     release_rx: Receiver<PersistedKey>,
     last_report: Mutex<Option<RunReport>>,
+    memory_per_worker: u64,
 }
 
 /// What `start` gives each process.
@@ -103,7 +127,9 @@ pub fn start(opts: &ClientOptions) -> Result<Started> {
     if launched_under_mpi() {
         return start_on(MpiTransport::init()?, opts);
     }
-    Ok(Started::Client(Client::local(opts.workers)?))
+    let mut c = Client::local(opts.workers)?;
+    c.set_memory_per_worker(opts.memory_per_worker);
+    Ok(Started::Client(c))
 }
 
 /// Like [`start`], on an MPI transport the caller already initialised (benchmarks use the
@@ -111,6 +137,7 @@ pub fn start(opts: &ClientOptions) -> Result<Started> {
 pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
     if t.size() == 1 {
         let mut c = Client::local(opts.workers)?;
+        c.set_memory_per_worker(opts.memory_per_worker);
         c._mpi = Some(t);
         return Ok(Started::Client(c));
     }
@@ -118,10 +145,9 @@ pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
         drop(Worker::new(t).run()?);
         return Ok(Started::WorkerFinished);
     }
-    Ok(Started::Client(Client::with_transport(
-        Box::new(t),
-        Vec::new(),
-    )))
+    let mut c = Client::with_transport(Box::new(t), Vec::new());
+    c.set_memory_per_worker(opts.memory_per_worker);
+    Ok(Started::Client(c))
 }
 
 impl Client {
@@ -155,7 +181,14 @@ impl Client {
             release_tx,
             release_rx,
             last_report: Mutex::new(None),
+            memory_per_worker: ClientOptions::default().memory_per_worker,
         }
+    }
+
+    /// Sets how many bytes of intermediate chunks each worker may hold before the
+    /// scheduler holds back new input tasks.
+    pub fn set_memory_per_worker(&mut self, bytes: u64) {
+        self.memory_per_worker = bytes.max(1);
     }
 
     /// Number of workers.
@@ -180,14 +213,14 @@ impl Client {
 
     /// Computes an array and gathers it to the caller.
     pub fn compute(&self, a: &DArray) -> Result<Chunk> {
-        let out = self.execute(a, true)?;
+        let out = self.execute(a, true, None)?;
         out.result
             .ok_or_else(|| Error::Internal("no result gathered".into()))
     }
 
     /// Computes an array and keeps its blocks on the workers.
     pub fn persist(&self, a: &DArray) -> Result<DArray> {
-        let out = self.execute(a, false)?;
+        let out = self.execute(a, false, None)?;
         let handle = PersistHandle {
             key: PersistedKey {
                 comp: out.comp,
@@ -203,6 +236,13 @@ impl Client {
             a.grid().clone(),
             Op::Persisted(Some(Arc::new(handle)), key),
         ))
+    }
+
+    /// Computes an array and hands each block to `sink` as it arrives, with its offset in
+    /// the array, without assembling the whole result: at most a few blocks per worker are
+    /// in flight, so memory on the caller stays bounded (writing a file larger than memory).
+    pub fn compute_blocks(&self, a: &DArray, sink: &mut BlockSink<'_>) -> Result<()> {
+        self.execute(a, true, Some(sink)).map(|_| ())
     }
 
     fn broadcast(&self, msg: &Msg) -> Result<()> {
@@ -223,12 +263,21 @@ impl Client {
         Ok(())
     }
 
-    fn execute(&self, root: &DArray, gather: bool) -> Result<Execution> {
+    fn execute(
+        &self,
+        root: &DArray,
+        gather: bool,
+        sink: Option<&mut BlockSink<'_>>,
+    ) -> Result<Execution> {
         self.release_dropped()?;
         let comp = self.next_comp.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let (plan, arrays) = Plan::build(comp, root, gather);
         let mut s = Scheduler::new(self, &plan, &arrays, gather);
+        if let Some(sink) = sink {
+            s.root_cap = 2 * s.nw;
+            s.sink = Some(sink);
+        }
         let res = s.run();
         // Whatever happened, every worker forgets this computation.
         let keep = if res.is_ok() && !gather {
@@ -276,7 +325,19 @@ struct Execution {
     root_nbytes: Vec<u64>,
 }
 
-struct Scheduler<'a> {
+/// Receives the blocks of a streamed computation: `(offset in the array, block)`.
+pub type BlockSink<'s> = dyn FnMut(&[usize], Chunk) -> Result<()> + 's;
+
+struct Scheduler<'a, 's> {
+    /// Where streamed result blocks go (instead of being assembled).
+    sink: Option<&'s mut BlockSink<'s>>,
+    /// Most root tasks dispatched but not yet gathered (bounded when streaming).
+    root_cap: usize,
+    root_dispatched: usize,
+    /// Bytes of chunks the workers hold for this computation (task outputs and copies).
+    held: u64,
+    /// Above this, no new input task (one without stored inputs) starts while others run.
+    budget: u64,
     c: &'a Client,
     plan: &'a Plan,
     arrays: &'a [DArray],
@@ -302,8 +363,8 @@ struct Scheduler<'a> {
     plan_bytes: Option<Vec<u8>>,
 }
 
-impl<'a> Scheduler<'a> {
-    fn new(c: &'a Client, plan: &'a Plan, arrays: &'a [DArray], gather: bool) -> Scheduler<'a> {
+impl<'a, 's> Scheduler<'a, 's> {
+    fn new(c: &'a Client, plan: &'a Plan, arrays: &'a [DArray], gather: bool) -> Scheduler<'a, 's> {
         let n = plan.nodes.len();
         let nw = c.workers();
         let mut loc = vec![Vec::new(); n];
@@ -358,6 +419,11 @@ impl<'a> Scheduler<'a> {
             ..Default::default()
         };
         Scheduler {
+            sink: None,
+            root_cap: usize::MAX,
+            root_dispatched: 0,
+            held: 0,
+            budget: c.memory_per_worker.saturating_mul(nw as u64),
             c,
             plan,
             arrays,
@@ -419,7 +485,7 @@ impl<'a> Scheduler<'a> {
                 next = self.c.t.try_recv()?;
             }
         }
-        if self.gather {
+        if self.gather && self.sink.is_none() {
             let pn = &self.plan.nodes[root];
             let shape = pn.grid.shape();
             let pieces: Vec<(Chunk, Vec<usize>)> = self
@@ -461,6 +527,12 @@ impl<'a> Scheduler<'a> {
             }
             let mut i = 0;
             while i < self.window[n].len() {
+                if n == self.plan.root
+                    && self.root_dispatched - self.n_gathered.min(self.root_dispatched)
+                        >= self.root_cap
+                {
+                    break;
+                }
                 let ready = self.window[n][i]
                     .1
                     .iter()
@@ -468,6 +540,10 @@ impl<'a> Scheduler<'a> {
                 if !ready {
                     i += 1;
                     continue;
+                }
+                if self.window[n][i].1.is_empty() && self.over_budget(n, self.window[n][i].0) {
+                    // New data would exceed the memory budget: let consumers drain first.
+                    break;
                 }
                 let w = self.choose_worker(n, self.window[n][i].0, &self.window[n][i].1.clone());
                 let Some(w) = w else {
@@ -478,6 +554,28 @@ impl<'a> Scheduler<'a> {
             }
         }
         Ok(())
+    }
+
+    /// True when starting input task `(n, b)` would push held bytes over the budget while
+    /// other tasks are still running (with nothing running, it always starts: progress).
+    fn over_budget(&self, n: usize, b: usize) -> bool {
+        let running: usize = self.in_flight.iter().sum();
+        if running == 0 {
+            return false;
+        }
+        self.held + self.block_bytes(n, b) > self.budget
+    }
+
+    /// Bytes block `b` of node `n` will have.
+    fn block_bytes(&self, n: usize, b: usize) -> u64 {
+        let g = &self.plan.nodes[n].grid;
+        (g.block_shape(&g.unravel(b)).iter().product::<usize>() * self.plan.nodes[n].dtype.size())
+            as u64
+    }
+
+    /// True for blocks that stay on a worker after their task (not streamed to rank 0).
+    fn stays(&self, n: usize) -> bool {
+        !(self.gather && n == self.plan.root)
     }
 
     fn holders(&self, m: usize, b: usize) -> Vec<u32> {
@@ -540,6 +638,7 @@ impl<'a> Scheduler<'a> {
                 self.report.workers[w - 1].bytes_received += self.nbytes[m][mb];
             }
             self.replicas.entry((m, mb)).or_default().push(w as u32);
+            self.held += self.nbytes[m][mb];
         }
         self.batches[w].push(Cmd::Run {
             comp: self.plan.comp,
@@ -547,6 +646,13 @@ impl<'a> Scheduler<'a> {
             block: b as u64,
         });
         self.in_flight[w] += 1;
+        if self.stays(n) {
+            // Reserved now, corrected to the real size when the task finishes.
+            self.held += self.block_bytes(n, b);
+        }
+        if n == self.plan.root {
+            self.root_dispatched += 1;
+        }
         self.running.insert((n, b), deps);
         Ok(())
     }
@@ -608,7 +714,11 @@ impl<'a> Scheduler<'a> {
                 let c = Chunk::from_parts(meta, payload).map_err(Error::Internal)?;
                 let b = key.block as usize;
                 self.report.bytes_gathered += c.nbytes() as u64;
-                if b < self.gathered.len() && self.gathered[b].is_none() {
+                if let Some(sink) = self.sink.as_mut() {
+                    let g = &self.plan.nodes[self.plan.root].grid;
+                    sink(&g.block_offset(&g.unravel(b)), c)?;
+                    self.n_gathered += 1;
+                } else if b < self.gathered.len() && self.gathered[b].is_none() {
                     self.gathered[b] = Some(c);
                     self.n_gathered += 1;
                 }
@@ -634,6 +744,9 @@ impl<'a> Scheduler<'a> {
     fn task_done(&mut self, n: usize, b: usize, nb: u64, w: usize) -> Result<()> {
         self.loc[n][b] = w as u32;
         self.nbytes[n][b] = nb;
+        if self.stays(n) {
+            self.held = (self.held + nb).saturating_sub(self.block_bytes(n, b));
+        }
         self.in_flight[w] = self.in_flight[w].saturating_sub(1);
         self.report.tasks += 1;
         if let Some(ws) = self.report.workers.get_mut(w - 1) {
@@ -661,11 +774,13 @@ impl<'a> Scheduler<'a> {
             let h = self.loc[m][mb];
             if h != 0 && h != NONE {
                 self.batches[h as usize].push(Cmd::Release(key));
+                self.held = self.held.saturating_sub(self.nbytes[m][mb]);
             }
         }
         if let Some(r) = self.replicas.remove(&(m, mb)) {
             for h in r {
                 self.batches[h as usize].push(Cmd::Release(key));
+                self.held = self.held.saturating_sub(self.nbytes[m][mb]);
             }
         }
     }
@@ -681,11 +796,12 @@ impl<'a> Scheduler<'a> {
             if let Op::Local(Some(data)) = &self.arrays[root].node().op {
                 let g = &self.plan.nodes[root].grid;
                 let idx = g.unravel(b);
-                self.gathered[b] = Some(blocks::sub_box(
-                    data,
-                    &g.block_offset(&idx),
-                    &g.block_shape(&idx),
-                ));
+                let c = blocks::sub_box(data, &g.block_offset(&idx), &g.block_shape(&idx));
+                if let Some(sink) = self.sink.as_mut() {
+                    sink(&g.block_offset(&idx), c)?;
+                } else {
+                    self.gathered[b] = Some(c);
+                }
                 self.n_gathered += 1;
             }
             return Ok(());

@@ -1,0 +1,468 @@
+//! Writing arrays to NetCDF-4 and HDF5, safely.
+//!
+//! The workers compute the blocks; the caller streams them into the file as they arrive,
+//! at most a few blocks per worker in flight (so a result larger than memory still writes
+//! with bounded memory). This is the "one writer" design: serial HDF5/NetCDF builds (the
+//! default Debian/Ubuntu packages) cannot have several processes write one file.
+//!
+//! A file is written under a temporary name in the target's directory and renamed over
+//! the target only when complete, so a failed or interrupted run never leaves a truncated
+//! file under the target name; an existing target is refused unless overwriting is asked.
+
+use super::attr::AttrValue;
+use crate::array::chunk::Chunk;
+use crate::array::dtype::{DType, Element};
+use crate::error::{Error, Result};
+use crate::labeled::{CoordValues, DataArray};
+use crate::runtime::Client;
+use crate::with_dtype;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// File format of an output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// NetCDF-4 (HDF5 underneath, named dimensions, CF attributes).
+    Netcdf4,
+    /// Plain HDF5.
+    Hdf5,
+}
+
+impl Target {
+    /// From the file extension: `.h5`, `.hdf5`, `.he5` are HDF5, anything else NetCDF-4.
+    pub fn from_path(p: &Path) -> Target {
+        match p.extension().and_then(|e| e.to_str()) {
+            Some("h5" | "hdf5" | "he5") => Target::Hdf5,
+            _ => Target::Netcdf4,
+        }
+    }
+}
+
+/// How to write.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// Replace an existing file.
+    pub overwrite: bool,
+    /// zlib/deflate level 1–9; `None` or 0 for no compression.
+    pub deflate: Option<u8>,
+    /// Byte shuffle before compressing.
+    pub shuffle: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            overwrite: false,
+            deflate: None,
+            shuffle: true,
+        }
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct WriteStats {
+    /// Bytes of data written (uncompressed).
+    pub bytes_written: u64,
+    /// Wall time, seconds.
+    pub seconds: f64,
+    /// Blocks written.
+    pub blocks: usize,
+}
+
+/// Attributes that describe an on-disk encoding of the values; the written values are
+/// decoded, so these no longer apply.
+const ENCODING_ATTRS: &[&str] = &[
+    "scale_factor",
+    "add_offset",
+    "_FillValue",
+    "missing_value",
+    "valid_range",
+    "valid_min",
+    "valid_max",
+    "_Unsigned",
+    "_ChunkSizes",
+    "_Storage",
+    "_DeflateLevel",
+    "_Shuffle",
+    "_Endianness",
+];
+
+fn tmp_path(target: &Path) -> Result<PathBuf> {
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::Io(format!("{}: not a file path", target.display())))?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::Io(format!(
+            "{}: directory {} does not exist",
+            target.display(),
+            dir.display()
+        )));
+    }
+    Ok(dir.join(format!(".{name}.tessera-{}.tmp", std::process::id())))
+}
+
+/// Removes the temporary file unless the write finished.
+struct TmpGuard(PathBuf, bool);
+
+impl Drop for TmpGuard {
+    fn drop(&mut self) {
+        if !self.1 {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+/// Block shape on disk: the array's first block, halved along leading axes until at most
+/// 16 MiB (a common NetCDF/HDF5 chunk-cache-friendly size).
+fn disk_chunks(da: &DataArray) -> Vec<usize> {
+    let mut c: Vec<usize> = da
+        .data
+        .chunks()
+        .iter()
+        .map(|axis| axis.first().copied().unwrap_or(1).max(1))
+        .collect();
+    let item = da.data.dtype().size();
+    let mut a = 0;
+    while c.iter().product::<usize>() * item > 16 << 20 && a < c.len() {
+        if c[a] > 1 {
+            c[a] = c[a].div_ceil(2);
+        } else {
+            a += 1;
+        }
+    }
+    c
+}
+
+/// Writes `da` as variable `var` of a new file at `path` (NetCDF-4 or HDF5 by extension).
+pub fn write(
+    client: &Client,
+    da: &DataArray,
+    path: &Path,
+    var: &str,
+    opts: &WriteOptions,
+) -> Result<WriteStats> {
+    let p = path.display().to_string();
+    if path.exists() && !opts.overwrite {
+        return Err(Error::Io(format!(
+            "{p}: already exists; pass --overwrite to replace it"
+        )));
+    }
+    if let Some(l) = opts.deflate {
+        if l > 9 {
+            return Err(Error::Io(format!(
+                "{p}: deflate level {l} is out of range (0-9)"
+            )));
+        }
+    }
+    let tmp = tmp_path(path)?;
+    let mut guard = TmpGuard(tmp.clone(), false);
+    let started = Instant::now();
+    let stats = match Target::from_path(path) {
+        Target::Netcdf4 => write_nc(client, da, &tmp, var, opts),
+        Target::Hdf5 => write_h5(client, da, &tmp, var, opts),
+    }
+    .map_err(|e| match e {
+        Error::Io(m) => Error::Io(format!("{p}: {m}")),
+        other => other,
+    })?;
+    if path.exists() && !opts.overwrite {
+        return Err(Error::Io(format!(
+            "{p}: appeared while writing; not replaced (pass --overwrite)"
+        )));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        Error::Io(format!(
+            "{p}: cannot move the finished file into place: {e}"
+        ))
+    })?;
+    guard.1 = true;
+    super::read::close_all();
+    Ok(WriteStats {
+        seconds: started.elapsed().as_secs_f64(),
+        ..stats
+    })
+}
+
+fn nc_err(e: netcdf::Error) -> Error {
+    Error::Io(e.to_string())
+}
+
+fn to_nc_attr(v: &AttrValue) -> netcdf::AttributeValue {
+    use netcdf::AttributeValue as A;
+    match v {
+        AttrValue::Text(s) => A::Str(s.clone()),
+        AttrValue::Texts(v) => A::Strs(v.clone()),
+        AttrValue::Numbers { dtype, values } => match dtype {
+            DType::F32 => A::Floats(values.iter().map(|&x| x as f32).collect()),
+            DType::I8 => A::Schars(values.iter().map(|&x| x as i8).collect()),
+            DType::U8 | DType::Bool => A::Uchars(values.iter().map(|&x| x as u8).collect()),
+            DType::I16 => A::Shorts(values.iter().map(|&x| x as i16).collect()),
+            DType::U16 => A::Ushorts(values.iter().map(|&x| x as u16).collect()),
+            DType::I32 => A::Ints(values.iter().map(|&x| x as i32).collect()),
+            DType::U32 => A::Uints(values.iter().map(|&x| x as u32).collect()),
+            DType::I64 => A::Longlongs(values.iter().map(|&x| x as i64).collect()),
+            DType::U64 => A::Ulonglongs(values.iter().map(|&x| x as u64).collect()),
+            _ => A::Doubles(values.clone()),
+        },
+    }
+}
+
+fn nc_type(d: DType) -> netcdf::types::NcVariableType {
+    use netcdf::types::{FloatType, IntType, NcVariableType as V};
+    match d {
+        DType::F32 => V::Float(FloatType::F32),
+        DType::F64 => V::Float(FloatType::F64),
+        DType::I8 => V::Int(IntType::I8),
+        DType::U8 | DType::Bool => V::Int(IntType::U8),
+        DType::I16 => V::Int(IntType::I16),
+        DType::U16 => V::Int(IntType::U16),
+        DType::I32 => V::Int(IntType::I32),
+        DType::U32 => V::Int(IntType::U32),
+        DType::I64 => V::Int(IntType::I64),
+        DType::U64 => V::Int(IntType::U64),
+    }
+}
+
+fn write_nc(
+    client: &Client,
+    da: &DataArray,
+    tmp: &Path,
+    var: &str,
+    opts: &WriteOptions,
+) -> Result<WriteStats> {
+    let mut f = netcdf::create_with(tmp, netcdf::Options::NETCDF4).map_err(nc_err)?;
+    let shape = da.data.shape();
+    for (d, &n) in da.dims.iter().zip(&shape) {
+        f.add_dimension(d, n).map_err(nc_err)?;
+    }
+    f.add_attribute("Conventions", "CF-1.8").map_err(nc_err)?;
+    f.add_attribute(
+        "history",
+        format!("written by tessera {}", env!("CARGO_PKG_VERSION")),
+    )
+    .map_err(nc_err)?;
+    // Coordinates.
+    for (name, c) in &da.coords {
+        let dims = [name.as_str()];
+        match &c.values {
+            CoordValues::Num { dtype, values } => {
+                let mut v = f
+                    .add_variable_with_type(name, &dims, &nc_type(*dtype))
+                    .map_err(nc_err)?;
+                with_dtype!(*dtype, T, {
+                    let vals: Vec<T> = values.iter().map(|&x| T::from_f64(x)).collect();
+                    v.put_values(&vals, ..).map_err(nc_err)?;
+                });
+                for (k, a) in &c.attrs {
+                    if !ENCODING_ATTRS.contains(&k.as_str()) && k != "bounds" {
+                        v.put_attribute(k, to_nc_attr(a)).map_err(nc_err)?;
+                    }
+                }
+            }
+            CoordValues::Time { values, units } => {
+                let mut v = f.add_variable::<f64>(name, &dims).map_err(nc_err)?;
+                let enc: Vec<f64> = values
+                    .iter()
+                    .map(|t| units.encode(t))
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|e| Error::Io(format!("coordinate '{name}': {e}")))?;
+                v.put_values(&enc, ..).map_err(nc_err)?;
+                for (k, a) in &c.attrs {
+                    // Bounds variables are not written, so no attribute may point at one.
+                    if !ENCODING_ATTRS.contains(&k.as_str())
+                        && !matches!(k.as_str(), "units" | "calendar" | "bounds")
+                    {
+                        v.put_attribute(k, to_nc_attr(a)).map_err(nc_err)?;
+                    }
+                }
+                v.put_attribute("units", units.to_cf_string())
+                    .map_err(nc_err)?;
+                v.put_attribute("calendar", units.calendar.name())
+                    .map_err(nc_err)?;
+            }
+            CoordValues::Text(labels) => {
+                let mut v = f.add_string_variable(name, &dims).map_err(nc_err)?;
+                for (i, s) in labels.iter().enumerate() {
+                    v.put_string(s, [i]).map_err(nc_err)?;
+                }
+            }
+        }
+    }
+    // The data variable.
+    let dtype = da.data.dtype();
+    {
+        let dims: Vec<&str> = da.dims.iter().map(|s| s.as_str()).collect();
+        let mut v = f
+            .add_variable_with_type(var, &dims, &nc_type(dtype))
+            .map_err(nc_err)?;
+        if !shape.is_empty() && shape.iter().all(|&n| n > 0) {
+            let ch: Vec<usize> = disk_chunks(da)
+                .iter()
+                .zip(&shape)
+                .map(|(&c, &n)| c.min(n))
+                .collect();
+            v.set_chunking(&ch).map_err(nc_err)?;
+            if let Some(l) = opts.deflate.filter(|&l| l > 0) {
+                v.set_compression(l as i32, opts.shuffle).map_err(nc_err)?;
+            }
+        }
+        match dtype {
+            DType::F32 => v.set_fill_value(f32::NAN).map_err(nc_err)?,
+            DType::F64 => v.set_fill_value(f64::NAN).map_err(nc_err)?,
+            _ => {}
+        }
+        for (k, a) in &da.attrs {
+            if !ENCODING_ATTRS.contains(&k.as_str()) {
+                v.put_attribute(k, to_nc_attr(a)).map_err(nc_err)?;
+            }
+        }
+    }
+    let mut bytes = 0u64;
+    let mut blocks = 0usize;
+    let mut sink = |offset: &[usize], c: Chunk| -> Result<()> {
+        let mut v = f
+            .variable_mut(var)
+            .ok_or_else(|| Error::Internal("written variable vanished".into()))?;
+        let ext: Vec<netcdf::Extent> = offset
+            .iter()
+            .zip(&c.shape)
+            .map(|(&o, &n)| netcdf::Extent::SliceCount {
+                start: o,
+                count: n,
+                stride: 1,
+            })
+            .collect();
+        with_dtype!(c.dtype, T, {
+            let vals: &[T] = c.data.typed();
+            if c.shape.is_empty() {
+                v.put_values(vals, ..).map_err(nc_err)?;
+            } else if !vals.is_empty() {
+                v.put_values(vals, ext).map_err(nc_err)?;
+            }
+        });
+        bytes += c.nbytes() as u64;
+        blocks += 1;
+        Ok(())
+    };
+    client.compute_blocks(&da.data, &mut sink)?;
+    f.close().map_err(nc_err)?;
+    Ok(WriteStats {
+        bytes_written: bytes,
+        seconds: 0.0,
+        blocks,
+    })
+}
+
+fn h5_err(e: hdf5::Error) -> Error {
+    Error::Io(e.to_string())
+}
+
+fn write_h5(
+    client: &Client,
+    da: &DataArray,
+    tmp: &Path,
+    var: &str,
+    opts: &WriteOptions,
+) -> Result<WriteStats> {
+    super::quiet_hdf5();
+    let file = hdf5::File::create(tmp).map_err(h5_err)?;
+    let name = var.trim_start_matches('/');
+    // Intermediate groups of `/a/b/dataset`.
+    let parts: Vec<&str> = name.split('/').filter(|s| !s.is_empty()).collect();
+    let (leaf, groups) = parts
+        .split_last()
+        .ok_or_else(|| Error::Io(format!("'{var}' is not a dataset name")))?;
+    let mut group = file.as_group().map_err(h5_err)?;
+    for g in groups {
+        group = match group.group(g) {
+            Ok(x) => x,
+            Err(_) => group.create_group(g).map_err(h5_err)?,
+        };
+    }
+    let shape = da.data.shape();
+    let dtype = da.data.dtype();
+    let ds = with_dtype!(dtype, T, {
+        let mut b = group.new_dataset::<T>();
+        if !shape.is_empty() && shape.iter().all(|&n| n > 0) {
+            let ch: Vec<usize> = disk_chunks(da)
+                .iter()
+                .zip(&shape)
+                .map(|(&c, &n)| c.min(n))
+                .collect();
+            b = b.chunk(ch);
+            if let Some(l) = opts.deflate.filter(|&l| l > 0) {
+                if opts.shuffle {
+                    b = b.shuffle();
+                }
+                b = b.deflate(l);
+            }
+        }
+        b.shape(shape.clone()).create(*leaf).map_err(h5_err)?
+    });
+    for (k, a) in &da.attrs {
+        if ENCODING_ATTRS.contains(&k.as_str()) {
+            continue;
+        }
+        match a {
+            AttrValue::Numbers { values, .. } => {
+                let at = ds
+                    .new_attr::<f64>()
+                    .shape(values.len())
+                    .create(k.as_str())
+                    .map_err(h5_err)?;
+                at.write_raw(values).map_err(h5_err)?;
+            }
+            AttrValue::Text(s) => {
+                if let Ok(v) = s.parse::<hdf5::types::VarLenUnicode>() {
+                    let at = ds
+                        .new_attr::<hdf5::types::VarLenUnicode>()
+                        .create(k.as_str())
+                        .map_err(h5_err)?;
+                    at.write_scalar(&v).map_err(h5_err)?;
+                }
+            }
+            AttrValue::Texts(_) => {}
+        }
+    }
+    let mut bytes = 0u64;
+    let mut blocks = 0usize;
+    let mut sink = |offset: &[usize], c: Chunk| -> Result<()> {
+        let sel: Vec<hdf5::SliceOrIndex> = offset
+            .iter()
+            .zip(&c.shape)
+            .map(|(&o, &n)| hdf5::SliceOrIndex::SliceCount {
+                start: o,
+                step: 1,
+                count: n,
+                block: 1,
+            })
+            .collect();
+        with_dtype!(c.dtype, T, {
+            let view = c.view::<T>();
+            if c.shape.is_empty() {
+                ds.write_raw(view.as_slice().unwrap_or(&[]))
+                    .map_err(h5_err)?;
+            } else if !c.is_empty() {
+                ds.write_slice(&view, hdf5::Hyperslab::from(sel))
+                    .map_err(h5_err)?;
+            }
+        });
+        bytes += c.nbytes() as u64;
+        blocks += 1;
+        Ok(())
+    };
+    client.compute_blocks(&da.data, &mut sink)?;
+    drop(ds);
+    file.close().map_err(h5_err)?;
+    Ok(WriteStats {
+        bytes_written: bytes,
+        seconds: 0.0,
+        blocks,
+    })
+}
