@@ -11,3 +11,6 @@ target/release/tessera eval "$EXAMPLE"
 echo "== mpirun -n 4: the same expression"
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpirun -n 4 --oversubscribe target/release/tessera eval "$EXAMPLE"
+echo "== the built-in CF example: seasonal climatology of tests/data/cf/daily.nc, area mean, on 3 MPI ranks"
+CLIM='open("tests/data/cf/daily.nc", "tas").groupby("time.season").mean().mean(("lat", "lon"))'
+mpirun -n 3 --oversubscribe target/release/tessera eval "$CLIM"

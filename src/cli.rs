@@ -228,6 +228,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 say!("{out}");
             } else {
+                if let Some(d) = &labeled {
+                    say!("{}", describe_labels(d));
+                }
                 say!("{}", render(&result));
             }
             Ok(())
@@ -347,6 +350,35 @@ fn write_report(
             .with_context(|| format!("cannot write report {}", path.display()))?;
     }
     Ok(())
+}
+
+/// `tas (time: 1096, lat: 12, lon: 16)` and one line per coordinate (first and last labels).
+fn describe_labels(d: &crate::labeled::DataArray) -> String {
+    let dims: Vec<String> = d.sizes().iter().map(|(n, l)| format!("{n}: {l}")).collect();
+    let mut out = format!(
+        "{} ({})",
+        d.name.as_deref().unwrap_or("<array>"),
+        dims.join(", ")
+    );
+    for (name, c) in &d.coords {
+        let vals: Vec<String> = match c.to_json() {
+            Json::Array(v) => v
+                .iter()
+                .map(|x| match x {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect(),
+            _ => vec![],
+        };
+        let shown = if vals.len() > 6 {
+            format!("{}, {}, ..., {}", vals[0], vals[1], vals[vals.len() - 1])
+        } else {
+            vals.join(", ")
+        };
+        out.push_str(&format!("\n  {name} ({}): {shown}", c.dtype_name()));
+    }
+    out
 }
 
 /// Dimension names and coordinates of a labeled result, for `--json`.
