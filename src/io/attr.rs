@@ -98,15 +98,7 @@ impl AttrValue {
             AttrValue::Text(s) => J::String(s.clone()),
             AttrValue::Texts(v) => J::Array(v.iter().map(|s| J::String(s.clone())).collect()),
             AttrValue::Numbers { dtype, values } => {
-                let one = |v: f64| -> J {
-                    if !v.is_finite() {
-                        J::String(fmt_float(v))
-                    } else if dtype.is_float() {
-                        serde_json::Number::from_f64(v).map_or(J::Null, J::Number)
-                    } else {
-                        J::from(v as i64)
-                    }
-                };
+                let one = |v: f64| number_json(v, *dtype);
                 if values.len() == 1 {
                     one(values[0])
                 } else {
@@ -114,6 +106,19 @@ impl AttrValue {
                 }
             }
         }
+    }
+}
+
+/// A number of `dtype` as JSON: integers as integers, non-finite floats as the strings
+/// `nan`, `inf`, `-inf` (JSON has no literal for them).
+pub fn number_json(v: f64, dtype: DType) -> serde_json::Value {
+    use serde_json::Value as J;
+    if !v.is_finite() {
+        J::String(fmt_float(v))
+    } else if dtype.is_float() {
+        serde_json::Number::from_f64(v).map_or(J::Null, J::Number)
+    } else {
+        J::from(v as i64)
     }
 }
 

@@ -323,11 +323,17 @@ fn write_nc(
             }
         }
     }
-    let mut bytes = 0u64;
-    let mut blocks = 0usize;
-    let mut sink = |offset: &[usize], c: Chunk| -> Result<()> {
+    let var_name = var.to_string();
+    let mut file = Some(f);
+    let (bytes, blocks) = stream_to_writer(client, &da.data, move |offset, c| {
+        let Some(offset) = offset else {
+            return file.take().map_or(Ok(()), |f| f.close().map_err(nc_err));
+        };
+        let f = file
+            .as_mut()
+            .ok_or_else(|| Error::Internal("write after close".into()))?;
         let mut v = f
-            .variable_mut(var)
+            .variable_mut(&var_name)
             .ok_or_else(|| Error::Internal("written variable vanished".into()))?;
         let ext: Vec<netcdf::Extent> = offset
             .iter()
@@ -346,16 +352,56 @@ fn write_nc(
                 v.put_values(vals, ext).map_err(nc_err)?;
             }
         });
-        bytes += c.nbytes() as u64;
-        blocks += 1;
         Ok(())
-    };
-    client.compute_blocks(&da.data, &mut sink)?;
-    f.close().map_err(nc_err)?;
+    })?;
     Ok(WriteStats {
         bytes_written: bytes,
         seconds: 0.0,
         blocks,
+    })
+}
+
+/// Computes `data` and hands its blocks to `write` on a writer thread, so computing the
+/// next blocks overlaps writing this one; a bounded queue (4 blocks) holds the scheduler
+/// back when the file is slower than the workers. `write` gets `None` once at the end (to
+/// close the file). Returns bytes and blocks written.
+fn stream_to_writer<W>(
+    client: &Client,
+    data: &crate::array::graph::DArray,
+    mut write: W,
+) -> Result<(u64, usize)>
+where
+    W: FnMut(Option<&[usize]>, Chunk) -> Result<()> + Send,
+{
+    let (tx, rx) = crossbeam_channel::bounded::<(Vec<usize>, Chunk)>(4);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> Result<(u64, usize)> {
+            super::quiet_hdf5();
+            let (mut bytes, mut blocks) = (0u64, 0usize);
+            for (offset, c) in rx.iter() {
+                bytes += c.nbytes() as u64;
+                blocks += 1;
+                write(Some(&offset), c)?;
+            }
+            let empty = Chunk::from_slice::<u8>(DType::U8, &[0], &[]);
+            write(None, empty)?;
+            Ok((bytes, blocks))
+        });
+        let mut sink = |offset: &[usize], c: Chunk| -> Result<()> {
+            tx.send((offset.to_vec(), c))
+                .map_err(|_| Error::Io("the writer stopped".into()))
+        };
+        let computed = client.compute_blocks(data, &mut sink);
+        drop(tx);
+        let written = writer
+            .join()
+            .map_err(|_| Error::Internal("the writer thread panicked".into()))?;
+        // A writer error explains a failed send better than the send itself.
+        match (computed, written) {
+            (_, Err(e)) => Err(e),
+            (Err(e), _) => Err(e),
+            (Ok(()), Ok(r)) => Ok(r),
+        }
     })
 }
 
@@ -430,9 +476,10 @@ fn write_h5(
             AttrValue::Texts(_) => {}
         }
     }
-    let mut bytes = 0u64;
-    let mut blocks = 0usize;
-    let mut sink = |offset: &[usize], c: Chunk| -> Result<()> {
+    let (bytes, blocks) = stream_to_writer(client, &da.data, move |offset, c| {
+        let Some(offset) = offset else {
+            return Ok(());
+        };
         let sel: Vec<hdf5::SliceOrIndex> = offset
             .iter()
             .zip(&c.shape)
@@ -453,12 +500,8 @@ fn write_h5(
                     .map_err(h5_err)?;
             }
         });
-        bytes += c.nbytes() as u64;
-        blocks += 1;
         Ok(())
-    };
-    client.compute_blocks(&da.data, &mut sink)?;
-    drop(ds);
+    })?;
     file.close().map_err(h5_err)?;
     Ok(WriteStats {
         bytes_written: bytes,

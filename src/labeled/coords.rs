@@ -3,7 +3,7 @@
 
 use super::time::{DateTime, TimeUnits};
 use crate::array::dtype::DType;
-use crate::io::attr::{fmt_float, AttrValue};
+use crate::io::attr::{number_json, AttrValue};
 
 /// Values of a coordinate.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,20 +101,9 @@ impl Coord {
     pub fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match &self.values {
-            CoordValues::Num { dtype, values } => J::Array(
-                values
-                    .iter()
-                    .map(|&v| {
-                        if !v.is_finite() {
-                            J::String(fmt_float(v))
-                        } else if dtype.is_float() {
-                            serde_json::Number::from_f64(v).map_or(J::Null, J::Number)
-                        } else {
-                            J::from(v as i64)
-                        }
-                    })
-                    .collect(),
-            ),
+            CoordValues::Num { dtype, values } => {
+                J::Array(values.iter().map(|&v| number_json(v, *dtype)).collect())
+            }
             CoordValues::Time { values, .. } => {
                 J::Array(values.iter().map(|t| J::String(t.iso())).collect())
             }
