@@ -360,7 +360,8 @@ struct Scheduler<'a, 's> {
     report: RunReport,
     /// Workers that have this computation's plan (only those that run its tasks).
     plan_sent: Vec<bool>,
-    plan_bytes: Option<Vec<u8>>,
+    /// Workers whose plan goes out with their next batch.
+    plan_pending: Vec<bool>,
 }
 
 impl<'a, 's> Scheduler<'a, 's> {
@@ -445,7 +446,7 @@ impl<'a, 's> Scheduler<'a, 's> {
             result: None,
             report,
             plan_sent: vec![false; nw + 1],
-            plan_bytes: None,
+            plan_pending: vec![false; nw + 1],
         }
     }
 
@@ -505,7 +506,12 @@ impl<'a, 's> Scheduler<'a, 's> {
 
     fn flush(&mut self) -> Result<()> {
         for w in 1..=self.nw {
-            if !self.batches[w].is_empty() {
+            if self.plan_pending[w] {
+                self.plan_pending[w] = false;
+                let cmds = std::mem::take(&mut self.batches[w]);
+                let bytes = super::protocol::encode_plan_cmds(self.plan, &cmds);
+                self.c.t.send(Rank(w as u32), bytes, None)?;
+            } else if !self.batches[w].is_empty() {
                 let cmds = std::mem::take(&mut self.batches[w]);
                 self.c
                     .t
@@ -612,10 +618,8 @@ impl<'a, 's> Scheduler<'a, 's> {
 
     fn dispatch(&mut self, n: usize, b: usize, deps: Vec<Dep>, w: usize) -> Result<()> {
         if !self.plan_sent[w] {
-            let bytes = self
-                .plan_bytes
-                .get_or_insert_with(|| super::protocol::encode_plan(self.plan));
-            self.c.t.send(Rank(w as u32), bytes.clone(), None)?;
+            // The plan travels with this worker's next batch of commands (one message).
+            self.plan_pending[w] = true;
             self.plan_sent[w] = true;
         }
         for &(m, mb) in &deps {
@@ -707,26 +711,30 @@ impl<'a, 's> Scheduler<'a, 's> {
                     message,
                 });
             }
+            Msg::Result {
+                key,
+                meta,
+                bytes_read,
+            } if key.comp == self.plan.comp => {
+                let w = env.from.index();
+                let payload = env
+                    .payload
+                    .ok_or_else(|| Error::Internal("result without payload".into()))?;
+                let c = Chunk::from_parts(meta, payload).map_err(Error::Internal)?;
+                let nb = c.nbytes() as u64;
+                self.report.bytes_read += bytes_read;
+                if let Some(ws) = self.report.workers.get_mut(w.wrapping_sub(1)) {
+                    ws.bytes_read += bytes_read;
+                }
+                self.receive_root(key, c)?;
+                self.task_done(key.node as usize, key.block as usize, nb, w)?;
+            }
             Msg::Chunk { key, meta } if key.comp == self.plan.comp || self.gather => {
                 let payload = env
                     .payload
                     .ok_or_else(|| Error::Internal("chunk without payload".into()))?;
                 let c = Chunk::from_parts(meta, payload).map_err(Error::Internal)?;
-                let b = key.block as usize;
-                self.report.bytes_gathered += c.nbytes() as u64;
-                if let Some(sink) = self.sink.as_mut() {
-                    let g = &self.plan.nodes[self.plan.root].grid;
-                    sink(&g.block_offset(&g.unravel(b)), c)?;
-                    self.n_gathered += 1;
-                } else if b < self.gathered.len() && self.gathered[b].is_none() {
-                    self.gathered[b] = Some(c);
-                    self.n_gathered += 1;
-                }
-                let holder = self.loc[self.plan.root][b];
-                let asked = !self.todo.contains(&self.plan.root);
-                if asked && holder != 0 && holder != NONE && key.comp == self.plan.comp {
-                    self.batches[holder as usize].push(Cmd::Release(key));
-                }
+                self.receive_root(key, c)?;
             }
             Msg::WorkerDied { message, host } => {
                 return Err(Error::Task {
@@ -737,6 +745,27 @@ impl<'a, 's> Scheduler<'a, 's> {
                 });
             }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// A result block arrived at rank 0: into the sink or the assembled result; a block
+    /// rank 0 asked for (already stored on a worker) is released there.
+    fn receive_root(&mut self, key: ChunkKey, c: Chunk) -> Result<()> {
+        let b = key.block as usize;
+        self.report.bytes_gathered += c.nbytes() as u64;
+        if let Some(sink) = self.sink.as_mut() {
+            let g = &self.plan.nodes[self.plan.root].grid;
+            sink(&g.block_offset(&g.unravel(b)), c)?;
+            self.n_gathered += 1;
+        } else if b < self.gathered.len() && self.gathered[b].is_none() {
+            self.gathered[b] = Some(c);
+            self.n_gathered += 1;
+        }
+        let holder = self.loc[self.plan.root][b];
+        let asked = !self.todo.contains(&self.plan.root);
+        if asked && holder != 0 && holder != NONE && key.comp == self.plan.comp {
+            self.batches[holder as usize].push(Cmd::Release(key));
         }
         Ok(())
     }

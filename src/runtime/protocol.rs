@@ -88,6 +88,37 @@ pub enum Msg {
         /// Worker host name.
         host: String,
     },
+    /// A gathered result block follows as the payload; its task is done (one message
+    /// instead of `Chunk` plus `Done`).
+    Result {
+        /// Its key (node, block).
+        key: ChunkKey,
+        /// Its dtype and shape.
+        meta: ChunkMeta,
+        /// Bytes the task read from files.
+        bytes_read: u64,
+    },
+    /// A plan and the first commands for it, in one message.
+    PlanCmds(Box<Plan>, Vec<Cmd>),
+}
+
+/// Encodes `Msg::PlanCmds(plan, cmds)` without cloning the plan (the mirror enum has the
+/// same variant order as `Msg`; only its last variant is ever written).
+pub fn encode_plan_cmds(plan: &Plan, cmds: &[Cmd]) -> Vec<u8> {
+    #[derive(Serialize)]
+    #[allow(dead_code)]
+    enum MsgRef<'a> {
+        Plan,
+        Cmds,
+        Shutdown,
+        Chunk,
+        Done,
+        WorkerDied,
+        Failed,
+        Result,
+        PlanCmds(&'a Plan, &'a [Cmd]),
+    }
+    bincode::serialize(&MsgRef::PlanCmds(plan, cmds)).unwrap_or_default()
 }
 
 /// Encodes `Msg::Plan(plan)` without cloning the plan (serde writes a `Box<T>` exactly as
@@ -127,5 +158,8 @@ mod tests {
         let bytes = encode_plan(&plan);
         assert_eq!(bytes, Msg::Plan(Box::new(plan.clone())).encode());
         assert!(matches!(Msg::decode(&bytes), Ok(Msg::Plan(p)) if p.comp == 7));
+        let cmds = vec![Cmd::Release(plan.key(0, 0))];
+        let both = encode_plan_cmds(&plan, &cmds);
+        assert_eq!(both, Msg::PlanCmds(Box::new(plan.clone()), cmds).encode());
     }
 }

@@ -124,6 +124,12 @@ impl<T: Transport> Worker<T> {
             Msg::Plan(p) => {
                 self.plans.insert(p.comp, Arc::new(*p));
             }
+            Msg::PlanCmds(p, cmds) => {
+                self.plans.insert(p.comp, Arc::new(*p));
+                for c in cmds {
+                    self.command(c)?;
+                }
+            }
             Msg::Chunk { key, meta } => {
                 let payload = env
                     .payload
@@ -137,7 +143,8 @@ impl<T: Transport> Worker<T> {
                     self.command(c)?;
                 }
             }
-            Msg::Done { .. } | Msg::Failed { .. } | Msg::WorkerDied { .. } => {}
+            Msg::Done { .. } | Msg::Failed { .. } | Msg::WorkerDied { .. } | Msg::Result { .. } => {
+            }
         }
         Ok(true)
     }
@@ -227,21 +234,24 @@ impl<T: Transport> Worker<T> {
             Ok(chunk) => {
                 let key = plan.key(task.node, task.block);
                 let nbytes = chunk.nbytes() as u64;
+                let bytes_read = crate::io::read::take_bytes_read();
                 if plan.gather && task.node == plan.root {
-                    // The result goes straight to the caller; nothing here needs it again.
-                    let hdr = Msg::Chunk {
+                    // The result goes straight to the caller, and says the task is done;
+                    // nothing here needs it again.
+                    let hdr = Msg::Result {
                         key,
                         meta: chunk.meta(),
+                        bytes_read,
                     }
                     .encode();
                     self.t
                         .send(Rank::SCHEDULER, hdr, Some(chunk.data.clone()))?;
                 } else {
                     self.store.insert(key, chunk);
+                    let entry = self.done.entry(task.comp).or_default();
+                    entry.0.push((task.node as u32, task.block as u64, nbytes));
+                    entry.1 += bytes_read;
                 }
-                let entry = self.done.entry(task.comp).or_default();
-                entry.0.push((task.node as u32, task.block as u64, nbytes));
-                entry.1 += crate::io::read::take_bytes_read();
                 self.wake(key);
             }
             Err(message) => {
