@@ -524,11 +524,10 @@ impl Ev<'_> {
                     }
                     _ => {
                         // numpy functions (sum, mean, ...) on a labeled array act positionally.
-                        let pos = a.pos.remove(0);
-                        let Value::Labeled(d) = pos.0 else {
-                            return Ok(None);
-                        };
-                        a.pos.insert(0, (Value::Array(d.data.clone()), pos.1));
+                        if let Some((Value::Labeled(d), _)) = a.pos.first_mut() {
+                            let data = d.data.clone();
+                            a.pos[0].0 = Value::Array(data);
+                        }
                         Ok(None)
                     }
                 }

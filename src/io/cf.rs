@@ -81,10 +81,8 @@ impl CfDecode {
         };
         let conv = |x: f64| if unsigned { as_unsigned(x, stored) } else { x };
         let mut missing: Vec<f64> = Vec::new();
-        let mut has_mask_attr = false;
         for key in ["_FillValue", "missing_value"] {
             if let Some(a) = v.attr(key) {
-                has_mask_attr = true;
                 for x in a.numbers() {
                     let x = if st.is_float() {
                         // Compare in the stored type: a float32 variable's fill is a float32.
@@ -135,7 +133,7 @@ impl CfDecode {
                 (Some(a), None) if a.is_float() => a,
                 _ => DType::F64,
             }
-        } else if (has_mask_attr || masks) && !st.is_float() {
+        } else if masks && !st.is_float() {
             if st.size() <= 2 {
                 DType::F32
             } else {

@@ -217,7 +217,10 @@ fn read_coords(path: &Path, info: &VarInfo, decode: bool) -> Result<Vec<(String,
             raw
         };
         let units = ci.attr("units").and_then(|a| a.text()).map(str::to_string);
-        let is_time = decode && units.as_deref().is_some_and(|u| u.contains(" since "));
+        // A time axis with missing values stays numeric (there is no "not a time" label).
+        let is_time = decode
+            && units.as_deref().is_some_and(|u| u.contains(" since "))
+            && values.iter().all(|v| v.is_finite());
         let cv = if is_time {
             let cal = ci.attr("calendar").and_then(|a| a.text());
             let tu = TimeUnits::parse(units.as_deref().unwrap_or(""), cal)

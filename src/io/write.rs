@@ -247,8 +247,8 @@ fn write_nc(
         format!("written by tessera {}", env!("CARGO_PKG_VERSION")),
     )
     .map_err(nc_err)?;
-    // Coordinates.
-    for (name, c) in &da.coords {
+    // Coordinates (a coordinate written as the variable itself, `x.lat`, is not repeated).
+    for (name, c) in da.coords.iter().filter(|(n, _)| n != var) {
         let dims = [name.as_str()];
         match &c.values {
             CoordValues::Num { dtype, values } => {

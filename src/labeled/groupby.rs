@@ -50,16 +50,17 @@ impl GroupBy {
             ))
         })?;
         // Per-position keys, as numbers or text.
-        let (num, text): (Vec<i64>, Vec<String>) = match (&coord.values, comp) {
+        let mut num_dtype = DType::I64;
+        let (num, text): (Vec<f64>, Vec<String>) = match (&coord.values, comp) {
             (CoordValues::Time { values, units }, Some(c)) => {
                 let cal = units.calendar;
                 match c {
                     "season" => (vec![], values.iter().map(|t| t.season().to_string()).collect()),
-                    "year" => (values.iter().map(|t| t.year).collect(), vec![]),
-                    "month" => (values.iter().map(|t| t.month as i64).collect(), vec![]),
-                    "day" => (values.iter().map(|t| t.day as i64).collect(), vec![]),
-                    "hour" => (values.iter().map(|t| t.hour as i64).collect(), vec![]),
-                    "dayofyear" => (values.iter().map(|t| t.day_of_year(cal) as i64).collect(), vec![]),
+                    "year" => (values.iter().map(|t| t.year as f64).collect(), vec![]),
+                    "month" => (values.iter().map(|t| t.month as f64).collect(), vec![]),
+                    "day" => (values.iter().map(|t| t.day as f64).collect(), vec![]),
+                    "hour" => (values.iter().map(|t| t.hour as f64).collect(), vec![]),
+                    "dayofyear" => (values.iter().map(|t| t.day_of_year(cal) as f64).collect(), vec![]),
                     other => {
                         return Err(invalid(format!(
                             "unknown time component '{other}' in '{key}'; expected one of {}",
@@ -74,7 +75,10 @@ impl GroupBy {
                     coord.kind()
                 )))
             }
-            (CoordValues::Num { values, .. }, None) => (values.iter().map(|&v| v as i64).collect(), vec![]),
+            (CoordValues::Num { values, dtype }, None) => {
+                num_dtype = *dtype;
+                (values.clone(), vec![])
+            }
             (CoordValues::Text(v), None) => (vec![], v.clone()),
             (CoordValues::Time { .. }, None) => {
                 return Err(invalid(format!(
@@ -84,19 +88,23 @@ impl GroupBy {
         };
         let name = comp.unwrap_or(dim).to_string();
         let (labels, groups) = if text.is_empty() {
+            if num.iter().any(|v| v.is_nan()) {
+                return Err(invalid(format!(
+                    "cannot group by '{key}': the coordinate has missing (NaN) labels"
+                )));
+            }
             let mut uniq = num.clone();
-            uniq.sort_unstable();
+            uniq.sort_unstable_by(f64::total_cmp);
             uniq.dedup();
             let labels = num
                 .iter()
-                .map(|v| uniq.binary_search(v).unwrap_or(0) as u32)
+                .map(|v| uniq.partition_point(|u| u < v) as u32)
                 .collect();
-            let vals = uniq.iter().map(|&v| v as f64).collect();
             (
                 labels,
                 Coord::new(CoordValues::Num {
-                    dtype: DType::I64,
-                    values: vals,
+                    dtype: num_dtype,
+                    values: uniq,
                 }),
             )
         } else {
@@ -216,5 +224,64 @@ impl GroupBy {
         } else {
             binary(op, &me, &spread)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::array::api::from_local;
+    use crate::array::chunk::Chunk;
+    use crate::array::chunks::ChunkSpec;
+
+    fn labeled(coord: Vec<f64>) -> DataArray {
+        let n = coord.len();
+        let vals: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let data = from_local(
+            Chunk::from_slice::<f64>(DType::F64, &[n], &vals),
+            &ChunkSpec::Auto,
+        )
+        .expect("array");
+        let c = Coord::new(CoordValues::Num {
+            dtype: DType::F32,
+            values: coord,
+        });
+        DataArray::new(data, vec!["x".into()], vec![("x".into(), c)]).expect("labels")
+    }
+
+    #[test]
+    fn numeric_groups_keep_fractional_labels_and_dtype() {
+        let g = GroupBy::new(&labeled(vec![0.5, -0.5, 0.5, -1.25]), "x").expect("groupby");
+        assert_eq!(g.labels.as_slice(), &[2, 1, 2, 0]);
+        assert_eq!(
+            g.groups.values,
+            CoordValues::Num {
+                dtype: DType::F32,
+                values: vec![-1.25, -0.5, 0.5]
+            }
+        );
+        assert!(GroupBy::new(&labeled(vec![0.0, f64::NAN]), "x").is_err());
+    }
+
+    #[test]
+    fn unsorted_coordinates_refuse_label_ranges() {
+        use crate::labeled::select::{sel, Label, Selector};
+        let x = labeled(vec![0.0, 10.0, 5.0]);
+        let r = sel(
+            &x,
+            &[(
+                "x".into(),
+                Selector::Range(Some(Label::Num(0.0)), Some(Label::Num(6.0))),
+            )],
+            false,
+        );
+        assert!(r.is_err_and(|e| e.to_string().contains("not sorted")));
+        let ok = sel(
+            &x,
+            &[("x".into(), Selector::Range(Some(Label::Num(1.0)), None))],
+            false,
+        )
+        .expect("contiguous");
+        assert_eq!(ok.data.shape(), vec![2]);
     }
 }

@@ -89,7 +89,7 @@ pub fn sel(x: &DataArray, items: &[(String, Selector)], nearest: bool) -> Result
                         lo.is_none_or(|l| v >= l) && hi.is_none_or(|h| v <= h)
                     }
                 };
-                run(values.iter().map(|&v| inside(v)))
+                run(dim, values.iter().map(|&v| inside(v)))?
             }
             (CoordValues::Time { values, units }, sel) => {
                 let cal = units.calendar;
@@ -112,9 +112,12 @@ pub fn sel(x: &DataArray, items: &[(String, Selector)], nearest: bool) -> Result
                         b.as_ref().map(range).transpose()?.map(|r| r.1),
                     ),
                 };
-                let ix = run(values
-                    .iter()
-                    .map(|t| lo.is_none_or(|l| *t >= l) && hi.is_none_or(|h| *t < h)));
+                let ix = run(
+                    dim,
+                    values
+                        .iter()
+                        .map(|t| lo.is_none_or(|l| *t >= l) && hi.is_none_or(|h| *t < h)),
+                )?;
                 if let (Selector::One(l), Index::Slice(Some(s), Some(e), _)) = (sel, &ix) {
                     if s == e {
                         return Err(invalid(format!(
@@ -144,19 +147,21 @@ pub fn sel(x: &DataArray, items: &[(String, Selector)], nearest: bool) -> Result
 }
 
 /// The contiguous run of positions where `inside` holds, as a slice (empty if none).
-fn run(inside: impl Iterator<Item = bool>) -> Index {
-    let mut first = None;
-    let mut last = 0;
-    for (i, ok) in inside.enumerate() {
-        if ok {
-            if first.is_none() {
-                first = Some(i);
+/// Matches that are not contiguous (an unsorted coordinate) are an error, as in pandas.
+fn run(dim: &str, inside: impl Iterator<Item = bool>) -> Result<Index> {
+    let hits: Vec<usize> = inside
+        .enumerate()
+        .filter_map(|(i, ok)| ok.then_some(i))
+        .collect();
+    match (hits.first(), hits.last()) {
+        (Some(&f), Some(&l)) => {
+            if l + 1 - f != hits.len() {
+                return Err(invalid(format!(
+                    "coordinate '{dim}' is not sorted, so a label range does not select a contiguous block; use isel"
+                )));
             }
-            last = i;
+            Ok(Index::Slice(Some(f as i64), Some(l as i64 + 1), None))
         }
-    }
-    match first {
-        Some(f) => Index::Slice(Some(f as i64), Some(last as i64 + 1), None),
-        None => Index::Slice(Some(0), Some(0), None),
+        _ => Ok(Index::Slice(Some(0), Some(0), None)),
     }
 }

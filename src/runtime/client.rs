@@ -362,6 +362,8 @@ struct Scheduler<'a, 's> {
     plan_sent: Vec<bool>,
     /// Workers whose plan goes out with their next batch.
     plan_pending: Vec<bool>,
+    /// Root blocks received so far.
+    got: Vec<bool>,
 }
 
 impl<'a, 's> Scheduler<'a, 's> {
@@ -447,6 +449,7 @@ impl<'a, 's> Scheduler<'a, 's> {
             report,
             plan_sent: vec![false; nw + 1],
             plan_pending: vec![false; nw + 1],
+            got: vec![false; root_blocks],
         }
     }
 
@@ -565,8 +568,10 @@ impl<'a, 's> Scheduler<'a, 's> {
     /// True when starting input task `(n, b)` would push held bytes over the budget while
     /// other tasks are still running (with nothing running, it always starts: progress).
     fn over_budget(&self, n: usize, b: usize) -> bool {
+        // Below one task per worker, inputs always start: the budget slows a computation
+        // that must hold more than it allows (no spill yet), it never stops it.
         let running: usize = self.in_flight.iter().sum();
-        if running == 0 {
+        if running < self.nw {
             return false;
         }
         self.held + self.block_bytes(n, b) > self.budget
@@ -753,12 +758,18 @@ impl<'a, 's> Scheduler<'a, 's> {
     /// rank 0 asked for (already stored on a worker) is released there.
     fn receive_root(&mut self, key: ChunkKey, c: Chunk) -> Result<()> {
         let b = key.block as usize;
+        // Only this computation's root blocks, each once (a chunk left over from an
+        // earlier, failed computation is dropped).
+        if b >= self.gathered.len() || key != self.plan.key(self.plan.root, b) || self.got[b] {
+            return Ok(());
+        }
+        self.got[b] = true;
         self.report.bytes_gathered += c.nbytes() as u64;
         if let Some(sink) = self.sink.as_mut() {
             let g = &self.plan.nodes[self.plan.root].grid;
             sink(&g.block_offset(&g.unravel(b)), c)?;
             self.n_gathered += 1;
-        } else if b < self.gathered.len() && self.gathered[b].is_none() {
+        } else {
             self.gathered[b] = Some(c);
             self.n_gathered += 1;
         }
