@@ -67,6 +67,25 @@ enum Command {
         /// 512M or 4G (default: a quarter of the machine's memory shared by the workers).
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         memory_per_worker: Option<u64>,
+        /// Run the plan as written: no slice pushdown, sharing, rechunk splitting, fusion or
+        /// culling (for comparisons; results are the same).
+        #[arg(long)]
+        no_optimize: bool,
+    },
+    /// Show the plan of an expression before and after optimization, with the predicted
+    /// tasks, bytes moved between workers, bytes read and peak memory per worker.
+    Explain {
+        /// The expression.
+        expr: String,
+        /// Print one JSON object (keys bytes_moved, bytes_read, tasks, peak_bytes_per_worker, ...).
+        #[arg(long)]
+        json: bool,
+        /// Bind a file: NAME=PATH.npy, or NAME=FILE:VARIABLE for NetCDF/HDF5 (repeatable).
+        #[arg(long = "open", value_name = "NAME=PATH")]
+        open: Vec<String>,
+        /// Workers to plan for (default: the ranks after 0 under mpirun, else the in-process default).
+        #[arg(long)]
+        workers: Option<usize>,
     },
     /// Describe a NetCDF or HDF5 file, like `ncdump -h`.
     Info {
@@ -101,8 +120,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::SelfTest { what } => match what.as_str() {
             "zero-copy" => crate::comm::selftest::zero_copy(),
             "persist" => persist_selftest(),
+            "optimizer" => optimizer_selftest(),
             other => Err(anyhow!("unknown self-test '{other}'")),
         },
+        Command::Explain {
+            expr,
+            json,
+            open,
+            workers,
+        } => {
+            if mpi_rank() > 0 {
+                return Ok(()); // under mpirun, rank 0 speaks for all
+            }
+            let workers = match workers {
+                Some(0) => return Err(anyhow!("--workers must be at least 1")),
+                Some(w) => w,
+                None => mpi_size()
+                    .map(|n| n.saturating_sub(1).max(1))
+                    .unwrap_or(ClientOptions::default().workers),
+            };
+            let bindings = bind_files(&open)?;
+            let array = into_array(evaluate(&expr, &bindings)?)?;
+            let e = crate::optimize::explain::explain(&array, workers);
+            if json {
+                say!("{}", e.render_json());
+            } else {
+                say!("{}", e.render_text());
+            }
+            Ok(())
+        }
         Command::Info { file, json } => {
             let fi = crate::io::info::inspect(&file)?;
             if json {
@@ -130,8 +176,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             deflate,
             overwrite,
             memory_per_worker,
+            no_optimize,
         } => {
-            let mut opts = ClientOptions::default();
+            let mut opts = ClientOptions {
+                optimize: !no_optimize,
+                ..Default::default()
+            };
             if let Some(m) = memory_per_worker {
                 opts.memory_per_worker = m;
             }
@@ -268,6 +318,33 @@ fn persist_selftest() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Random expressions computed with and without the optimizer on this cluster: results
+/// equal, predicted counters equal to measured ones. Rank 0 prints one JSON line.
+fn optimizer_selftest() -> anyhow::Result<()> {
+    let mut client = match start(&ClientOptions::default())? {
+        Started::Client(c) => c,
+        Started::WorkerFinished => return Ok(()),
+    };
+    let count = std::env::var("TESSERA_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let seed = std::env::var("TESSERA_FUZZ_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let bad = crate::optimize::fuzz::check(&mut client, seed, count);
+    let bad: Vec<Json> = bad
+        .iter()
+        .map(|m| json!({"expr": m.expr, "what": m.what}))
+        .collect();
+    say!(
+        "{}",
+        json!({"transport": client.transport_kind(), "workers": client.workers(), "cases": count, "mismatches": bad})
+    );
+    Ok(())
+}
+
 fn bind_files(open: &[String]) -> anyhow::Result<Bindings> {
     let mut b = Bindings::new();
     for spec in open {
@@ -297,6 +374,35 @@ fn bind_files(open: &[String]) -> anyhow::Result<Bindings> {
         b.insert(name.to_string(), value);
     }
     Ok(b)
+}
+
+/// This process' rank when started by an MPI launcher (0 otherwise), without initialising
+/// MPI (`explain` needs no cluster).
+fn mpi_rank() -> usize {
+    [
+        "OMPI_COMM_WORLD_RANK",
+        "PMI_RANK",
+        "PMIX_RANK",
+        "SLURM_PROCID",
+    ]
+    .iter()
+    .find_map(|k| std::env::var(k).ok()?.parse().ok())
+    .unwrap_or(0)
+}
+
+/// The number of ranks when started by an MPI launcher.
+fn mpi_size() -> Option<usize> {
+    if !crate::comm::mpi::launched_under_mpi() {
+        return None;
+    }
+    [
+        "OMPI_COMM_WORLD_SIZE",
+        "PMI_SIZE",
+        "PMIX_SIZE",
+        "SLURM_NTASKS",
+    ]
+    .iter()
+    .find_map(|k| std::env::var(k).ok()?.parse().ok())
 }
 
 /// `4096`, `512K`, `512M`, `4G` (binary multiples).

@@ -3,7 +3,7 @@
 //! A lazy, chunked array ([`DArray`]) is built with numpy/dask vocabulary, planned on rank 0
 //! and computed by workers that exchange chunks directly, over MPI or in-process threads.
 //! Layers: [`array`] (pure: dtypes, chunk grids, the operation graph, kernels), [`comm`]
-//! (transports), [`runtime`] (scheduler, workers), [`expr`] (the expression language),
+//! (transports), [`optimize`] (plan rewrites and the cost model), [`runtime`] (scheduler, workers), [`expr`] (the expression language),
 //! [`io`] (files), [`cli`].
 #![warn(missing_docs)]
 
@@ -14,6 +14,7 @@ pub mod error;
 pub mod expr;
 pub mod io;
 pub mod labeled;
+pub mod optimize;
 pub mod runtime;
 
 pub use array::graph::DArray;

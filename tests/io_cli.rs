@@ -4,11 +4,11 @@
 //! (missing, truncated or foreign files, missing variables, unsupported types, slices out
 //! of bounds, unknown calendars): one clear line, non-zero exit, no panic, no hang.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+use common::{mpirun_available, ok_json, tessera};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn cf(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -23,54 +23,6 @@ fn scratch(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("scratch dir");
     d
-}
-
-fn mpirun_available() -> bool {
-    Command::new("mpirun")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-/// `tessera ARGS`, in-process or under `mpirun -n ranks`, killed after a deadline.
-fn tessera(ranks: Option<usize>, args: &[&str]) -> Output {
-    let mut cmd = match ranks {
-        None => Command::new(BIN),
-        Some(n) => {
-            let mut c = Command::new("mpirun");
-            c.args(["-n", &n.to_string(), "--oversubscribe", BIN])
-                .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-                .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
-            c
-        }
-    };
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = cmd.spawn().expect("spawn tessera");
-    // A watchdog kills a hung run; the pipes are drained while waiting (large outputs).
-    let pid = child.id();
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(Duration::from_secs(120)).is_err() {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            return true;
-        }
-        false
-    });
-    let out = child.wait_with_output().expect("output");
-    let _ = done_tx.send(());
-    let killed = watchdog.join().unwrap_or(false);
-    assert!(!killed, "tessera {args:?} did not finish within 120 s");
-    out
-}
-
-fn ok_json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
 }
 
 fn num(v: &serde_json::Value) -> f64 {

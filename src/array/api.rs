@@ -13,8 +13,9 @@ use super::error::ArrayError;
 use super::graph::{AxisPick, DArray, Generator, Op};
 use super::reduce::{ReduceFunc, ReduceKind};
 use super::slicing::{self, Index};
-use super::{reshape, Result};
+use super::Result;
 use crate::expr::ast::BinOp;
+use crate::optimize::reshape;
 use std::sync::Arc;
 
 /// A Python scalar as written in an expression (weakly typed under NEP 50).
@@ -284,7 +285,8 @@ impl DArray {
         if out_shape == in_shape {
             return Ok(self.clone());
         }
-        let (in_chunks, out_chunks) = reshape::plan(&in_shape, self.chunks(), &out_shape);
+        let (in_chunks, out_chunks) =
+            reshape::plan(&in_shape, self.chunks(), &out_shape, self.dtype().size());
         let input = self.with_grid(ChunkGrid::new(in_chunks));
         Ok(DArray::new(
             self.dtype(),

@@ -1,9 +1,8 @@
 //! Lazy chunked arrays: dtypes, chunk grids, the operation graph, and the pure planners and
 //! kernels behind each operation.
 //!
-//! This layer knows nothing of MPI, threads or files. Planners (`chunks`, `slicing`,
-//! `reshape`) are pure functions on shapes and block sizes; kernels (`elementwise`,
-//! `reduce`, `blocks`) are pure functions on [`chunk::Chunk`]s.
+//! This layer knows nothing of MPI, threads or files. Planners (`chunks`, `slicing`) are
+//! pure functions on shapes and block sizes; kernels (`elementwise`, `reduce`, `blocks`) are pure functions on [`chunk::Chunk`]s.
 
 pub mod api;
 pub mod blocks;
@@ -14,7 +13,6 @@ pub mod elementwise;
 pub mod error;
 pub mod graph;
 pub mod reduce;
-pub mod reshape;
 pub mod slicing;
 
 pub use error::ArrayError;

@@ -60,7 +60,7 @@ pub fn slice_indices(
 
 /// Pieces of one axis selected by a normalised slice, one per touched input block, in
 /// output order.
-fn range_pieces(offsets: &[usize], start: i64, step: i64, count: usize) -> Vec<RangePiece> {
+pub fn range_pieces(offsets: &[usize], start: i64, step: i64, count: usize) -> Vec<RangePiece> {
     if count == 0 {
         return vec![RangePiece {
             block: 0,

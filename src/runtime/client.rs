@@ -19,6 +19,8 @@ use crate::comm::local::LocalTransport;
 use crate::comm::mpi::{launched_under_mpi, MpiTransport};
 use crate::comm::{CommStats, Rank, Transport};
 use crate::error::{Error, Result};
+use crate::optimize::cost::block_bytes;
+use crate::optimize::placement::place;
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,6 +69,9 @@ pub struct ClientOptions {
     /// Bytes of intermediate chunks each worker may hold before the scheduler stops
     /// starting new input tasks (reads, generators) and lets consumers drain them.
     pub memory_per_worker: u64,
+    /// Run the optimizer's passes on every plan (off: every node stored, every block
+    /// computed, as the expression was written; for comparisons and debugging).
+    pub optimize: bool,
 }
 
 impl Default for ClientOptions {
@@ -77,6 +82,7 @@ impl Default for ClientOptions {
                 .unwrap_or(2)
                 .clamp(1, 8),
             memory_per_worker: default_memory_per_worker(),
+            optimize: true,
         }
     }
 }
@@ -110,6 +116,7 @@ pub struct Client {
     release_rx: Receiver<PersistedKey>,
     last_report: Mutex<Option<RunReport>>,
     memory_per_worker: u64,
+    optimize: bool,
 }
 
 /// What `start` gives each process.
@@ -129,6 +136,7 @@ pub fn start(opts: &ClientOptions) -> Result<Started> {
     }
     let mut c = Client::local(opts.workers)?;
     c.set_memory_per_worker(opts.memory_per_worker);
+    c.set_optimize(opts.optimize);
     Ok(Started::Client(c))
 }
 
@@ -138,6 +146,7 @@ pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
     if t.size() == 1 {
         let mut c = Client::local(opts.workers)?;
         c.set_memory_per_worker(opts.memory_per_worker);
+        c.set_optimize(opts.optimize);
         c._mpi = Some(t);
         return Ok(Started::Client(c));
     }
@@ -147,6 +156,7 @@ pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
     }
     let mut c = Client::with_transport(Box::new(t), Vec::new());
     c.set_memory_per_worker(opts.memory_per_worker);
+    c.set_optimize(opts.optimize);
     Ok(Started::Client(c))
 }
 
@@ -182,6 +192,7 @@ impl Client {
             release_rx,
             last_report: Mutex::new(None),
             memory_per_worker: ClientOptions::default().memory_per_worker,
+            optimize: true,
         }
     }
 
@@ -189,6 +200,11 @@ impl Client {
     /// scheduler holds back new input tasks.
     pub fn set_memory_per_worker(&mut self, bytes: u64) {
         self.memory_per_worker = bytes.max(1);
+    }
+
+    /// Turns the optimizer on or off for later computations.
+    pub fn set_optimize(&mut self, on: bool) {
+        self.optimize = on;
     }
 
     /// Number of workers.
@@ -272,8 +288,16 @@ impl Client {
         self.release_dropped()?;
         let comp = self.next_comp.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let (plan, arrays) = Plan::build(comp, root, gather);
-        let mut s = Scheduler::new(self, &plan, &arrays, gather);
+        let mut plan = Plan::build(comp, root, gather);
+        if self.optimize {
+            crate::optimize::optimize(
+                &mut plan,
+                &crate::optimize::Context {
+                    workers: self.workers(),
+                },
+            );
+        }
+        let mut s = Scheduler::new(self, &plan, gather);
         if let Some(sink) = sink {
             s.root_cap = 2 * s.nw;
             s.sink = Some(sink);
@@ -336,11 +360,14 @@ struct Scheduler<'a, 's> {
     root_dispatched: usize,
     /// Bytes of chunks the workers hold for this computation (task outputs and copies).
     held: u64,
+    /// Tasks the plan runs.
+    planned_tasks: u64,
+    /// The same per worker (index = rank).
+    held_by: Vec<u64>,
     /// Above this, no new input task (one without stored inputs) starts while others run.
     budget: u64,
     c: &'a Client,
     plan: &'a Plan,
-    arrays: &'a [DArray],
     gather: bool,
     nw: usize,
     loc: Vec<Vec<u32>>,
@@ -367,7 +394,7 @@ struct Scheduler<'a, 's> {
 }
 
 impl<'a, 's> Scheduler<'a, 's> {
-    fn new(c: &'a Client, plan: &'a Plan, arrays: &'a [DArray], gather: bool) -> Scheduler<'a, 's> {
+    fn new(c: &'a Client, plan: &'a Plan, gather: bool) -> Scheduler<'a, 's> {
         let n = plan.nodes.len();
         let nw = c.workers();
         let mut loc = vec![Vec::new(); n];
@@ -380,7 +407,7 @@ impl<'a, 's> Scheduler<'a, 's> {
             }
             let nb = pn.grid.num_blocks();
             refs[i] = vec![0; nb];
-            match &arrays[i].node().op {
+            match &pn.op {
                 Op::Local(_) => {
                     loc[i] = vec![0; nb];
                     nbytes[i] = (0..nb)
@@ -404,8 +431,11 @@ impl<'a, 's> Scheduler<'a, 's> {
                 }
             }
         }
+        let mut planned_tasks = 0;
         for &i in &todo {
-            for b in 0..plan.nodes[i].grid.num_blocks() {
+            let pn = &plan.nodes[i];
+            for b in (0..pn.grid.num_blocks()).filter(|&b| pn.is_needed(b)) {
+                planned_tasks += 1;
                 for (m, mb) in plan.task_deps(i, b) {
                     refs[m][mb] += 1;
                 }
@@ -426,10 +456,11 @@ impl<'a, 's> Scheduler<'a, 's> {
             root_cap: usize::MAX,
             root_dispatched: 0,
             held: 0,
+            planned_tasks,
+            held_by: vec![0; nw + 1],
             budget: c.memory_per_worker.saturating_mul(nw as u64),
             c,
             plan,
-            arrays,
             gather,
             nw,
             loc,
@@ -457,12 +488,16 @@ impl<'a, 's> Scheduler<'a, 's> {
         self.gathered.len()
     }
 
+    /// Done when the result is complete and every planned task has run (a plan that
+    /// computes blocks the result does not need, as an unoptimized one does, runs them
+    /// all: what ran is then what was planned and predicted).
     fn finished(&self) -> bool {
-        if self.gather {
+        let root = if self.gather {
             self.n_gathered == self.root_blocks()
         } else {
             self.root_done == self.root_blocks()
-        }
+        };
+        root && self.report.tasks == self.planned_tasks
     }
 
     fn run(&mut self) -> Result<()> {
@@ -531,6 +566,9 @@ impl<'a, 's> Scheduler<'a, 's> {
             while self.window[n].len() < WINDOW && self.cursor[n] < nb {
                 let b = self.cursor[n];
                 self.cursor[n] += 1;
+                if !self.plan.nodes[n].is_needed(b) {
+                    continue;
+                }
                 let deps = self.plan.task_deps(n, b);
                 self.window[n].push((b, deps));
             }
@@ -554,10 +592,12 @@ impl<'a, 's> Scheduler<'a, 's> {
                     // New data would exceed the memory budget: let consumers drain first.
                     break;
                 }
-                let w = self.choose_worker(n, self.window[n][i].0, &self.window[n][i].1.clone());
-                let Some(w) = w else {
-                    return Ok(());
-                };
+                let w = self.choose_worker(self.window[n][i].0, &self.window[n][i].1);
+                if self.in_flight[w] >= MAX_IN_FLIGHT {
+                    // Its worker is busy enough; later tasks may go elsewhere.
+                    i += 1;
+                    continue;
+                }
                 let (b, deps) = self.window[n].swap_remove(i);
                 self.dispatch(n, b, deps, w)?;
             }
@@ -597,28 +637,14 @@ impl<'a, 's> Scheduler<'a, 's> {
         h
     }
 
-    fn choose_worker(&self, n: usize, b: usize, deps: &[Dep]) -> Option<usize> {
-        let mut bytes = vec![0u64; self.nw + 1];
-        for &(m, mb) in deps {
-            for h in self.holders(m, mb) {
-                if h != 0 && (h as usize) <= self.nw {
-                    bytes[h as usize] += self.nbytes[m][mb].max(1);
-                }
-            }
-        }
-        let best = (1..=self.nw).max_by_key(|&w| (bytes[w], std::cmp::Reverse(self.in_flight[w])));
-        let nb = self.plan.nodes[n].grid.num_blocks().max(1);
-        let mut w = match best {
-            Some(w) if bytes[w] > 0 => w,
-            _ => 1 + b * self.nw / nb,
-        };
-        if self.in_flight[w] >= MAX_IN_FLIGHT {
-            w = (1..=self.nw).min_by_key(|&w| self.in_flight[w])?;
-            if self.in_flight[w] >= MAX_IN_FLIGHT {
-                return None;
-            }
-        }
-        Some(w)
+    /// The worker of a task: the placement rule over the owners of its stored inputs
+    /// (not their copies), so the cost model predicts the same choice.
+    fn choose_worker(&self, b: usize, deps: &[Dep]) -> usize {
+        let inputs: Vec<(u32, u64)> = deps
+            .iter()
+            .map(|&(m, mb)| (self.loc[m][mb], block_bytes(self.plan, m, mb)))
+            .collect();
+        place(self.nw, b, &inputs)
     }
 
     fn dispatch(&mut self, n: usize, b: usize, deps: Vec<Dep>, w: usize) -> Result<()> {
@@ -647,7 +673,7 @@ impl<'a, 's> Scheduler<'a, 's> {
                 self.report.workers[w - 1].bytes_received += self.nbytes[m][mb];
             }
             self.replicas.entry((m, mb)).or_default().push(w as u32);
-            self.held += self.nbytes[m][mb];
+            self.hold(w, self.nbytes[m][mb], 0);
         }
         self.batches[w].push(Cmd::Run {
             comp: self.plan.comp,
@@ -657,7 +683,7 @@ impl<'a, 's> Scheduler<'a, 's> {
         self.in_flight[w] += 1;
         if self.stays(n) {
             // Reserved now, corrected to the real size when the task finishes.
-            self.held += self.block_bytes(n, b);
+            self.hold(w, self.block_bytes(n, b), 0);
         }
         if n == self.plan.root {
             self.root_dispatched += 1;
@@ -667,7 +693,7 @@ impl<'a, 's> Scheduler<'a, 's> {
     }
 
     fn send_local(&self, m: usize, mb: usize, key: ChunkKey, w: usize) -> Result<()> {
-        let Op::Local(Some(data)) = &self.arrays[m].node().op else {
+        let Op::Local(Some(data)) = &self.plan.nodes[m].op else {
             return Err(Error::Internal("data held by rank 0 is not local".into()));
         };
         let g = &self.plan.nodes[m].grid;
@@ -785,7 +811,7 @@ impl<'a, 's> Scheduler<'a, 's> {
         self.loc[n][b] = w as u32;
         self.nbytes[n][b] = nb;
         if self.stays(n) {
-            self.held = (self.held + nb).saturating_sub(self.block_bytes(n, b));
+            self.hold(w, nb, self.block_bytes(n, b));
         }
         self.in_flight[w] = self.in_flight[w].saturating_sub(1);
         self.report.tasks += 1;
@@ -809,18 +835,29 @@ impl<'a, 's> Scheduler<'a, 's> {
     fn release(&mut self, m: usize, mb: usize) {
         let key = self.plan.key(m, mb);
         let keep_holder = m == self.plan.root
-            || matches!(self.arrays[m].node().op, Op::Persisted(..) | Op::Local(_));
+            || matches!(self.plan.nodes[m].op, Op::Persisted(..) | Op::Local(_));
         if !keep_holder {
             let h = self.loc[m][mb];
             if h != 0 && h != NONE {
                 self.batches[h as usize].push(Cmd::Release(key));
-                self.held = self.held.saturating_sub(self.nbytes[m][mb]);
+                self.hold(h as usize, 0, self.nbytes[m][mb]);
             }
         }
         if let Some(r) = self.replicas.remove(&(m, mb)) {
             for h in r {
                 self.batches[h as usize].push(Cmd::Release(key));
-                self.held = self.held.saturating_sub(self.nbytes[m][mb]);
+                self.hold(h as usize, 0, self.nbytes[m][mb]);
+            }
+        }
+    }
+
+    /// Accounts chunk bytes a worker starts (`add`) or stops (`sub`) holding, and its peak.
+    fn hold(&mut self, w: usize, add: u64, sub: u64) {
+        self.held = (self.held + add).saturating_sub(sub);
+        if let Some(h) = self.held_by.get_mut(w) {
+            *h = (*h + add).saturating_sub(sub);
+            if let Some(ws) = self.report.workers.get_mut(w.wrapping_sub(1)) {
+                ws.peak_bytes = ws.peak_bytes.max(*h);
             }
         }
     }
@@ -833,7 +870,7 @@ impl<'a, 's> Scheduler<'a, 's> {
         let root = self.plan.root;
         let holder = self.loc[root][b];
         if holder == 0 {
-            if let Op::Local(Some(data)) = &self.arrays[root].node().op {
+            if let Op::Local(Some(data)) = &self.plan.nodes[root].op {
                 let g = &self.plan.nodes[root].grid;
                 let idx = g.unravel(b);
                 let c = blocks::sub_box(data, &g.block_offset(&idx), &g.block_shape(&idx));

@@ -37,6 +37,19 @@ pub struct PlanNode {
     pub op: Op<usize>,
     /// Whether blocks are stored (otherwise computed inside the consumer's task).
     pub materialized: bool,
+    /// Which blocks the computation needs (`None`: all). Set by the culling pass; only rank
+    /// 0 uses it, so it does not travel with the plan.
+    #[serde(skip)]
+    pub needed: Option<std::sync::Arc<Vec<bool>>>,
+}
+
+impl PlanNode {
+    /// True when block `b` must be computed.
+    pub fn is_needed(&self, b: usize) -> bool {
+        self.needed
+            .as_ref()
+            .is_none_or(|n| n.get(b).copied().unwrap_or(false))
+    }
 }
 
 /// A flattened graph.
@@ -57,8 +70,9 @@ pub struct Plan {
 pub type Dep = (usize, usize);
 
 impl Plan {
-    /// Flattens the graph under `root`; `arrays[i]` is the handle of node `i`.
-    pub fn build(comp: u64, root: &DArray, gather: bool) -> (Plan, Vec<DArray>) {
+    /// Flattens the graph under `root` into one plan node per array node, every node
+    /// materialized (the optimizer decides what to fuse).
+    pub fn build(comp: u64, root: &DArray, gather: bool) -> Plan {
         // Iterative post-order DFS, deduplicating shared nodes by id.
         let mut index: HashMap<u64, usize> = HashMap::new();
         let mut order: Vec<DArray> = Vec::new();
@@ -79,74 +93,101 @@ impl Plan {
                 }
             }
         }
-        let mut consumers = vec![0usize; order.len()];
         let mut nodes: Vec<PlanNode> = order
             .iter()
-            .map(|a| {
-                let op = a.node().op.map_inputs(|i| index[&i.node().id]);
-                for &i in op.inputs() {
-                    consumers[i] += 1;
-                }
-                PlanNode {
-                    dtype: a.dtype(),
-                    grid: a.grid().clone(),
-                    op,
-                    materialized: true,
-                }
+            .map(|a| PlanNode {
+                dtype: a.dtype(),
+                grid: a.grid().clone(),
+                op: a.node().op.map_inputs(|i| index[&i.node().id]),
+                materialized: true,
+                needed: None,
             })
             .collect();
         let root_idx = index[&root.node().id];
-        // Fusion: a cheap or single-use node is computed inside its consumer's task when
-        // the consumer uses each of its blocks at most once.
-        let n = nodes.len();
-        for c in 0..n {
-            let inputs: Vec<usize> = nodes[c].op.inputs().into_iter().copied().collect();
-            let injective = matches!(
-                &nodes[c].op,
-                Op::Elementwise { .. }
-                    | Op::Slice { .. }
-                    | Op::Transpose { .. }
-                    | Op::Reshape { .. }
-                    | Op::Concatenate { .. }
-                    | Op::ReducePartial { .. }
-                    | Op::GroupPartial { .. }
-            );
-            let consumer_blocks = nodes[c].grid.num_blocks();
-            for i in inputs {
-                if i == root_idx {
-                    continue;
-                }
-                let node = &nodes[i];
-                let fusable = match node.op {
-                    Op::Generate(_) => true,
-                    Op::Elementwise { .. }
-                    | Op::Read(_)
-                    | Op::Slice { .. }
-                    | Op::Transpose { .. }
-                    | Op::Reshape { .. }
-                    | Op::Concatenate { .. } => {
-                        consumers[i] == 1
-                            && injective
-                            && (node.grid.num_blocks() >= consumer_blocks
-                                || !matches!(nodes[c].op, Op::Elementwise { .. }))
-                    }
-                    _ => false,
-                };
-                if fusable {
-                    nodes[i].materialized = false;
+        nodes[root_idx].materialized = true;
+        Plan {
+            comp,
+            nodes,
+            root: root_idx,
+            gather,
+        }
+    }
+
+    /// Appends a node (inputs must already exist or be appended before [`Plan::compact`]).
+    pub fn push(&mut self, dtype: DType, grid: ChunkGrid, op: Op<usize>) -> usize {
+        self.nodes.push(PlanNode {
+            dtype,
+            grid,
+            op,
+            materialized: true,
+            needed: None,
+        });
+        self.nodes.len() - 1
+    }
+
+    /// Number of consumers of each node among the nodes the root reaches (a node used
+    /// twice by one consumer counts twice; nodes left behind by a rewrite do not count).
+    pub fn consumers(&self) -> Vec<usize> {
+        let n = self.nodes.len();
+        let mut live = vec![false; n];
+        let mut stack = vec![self.root];
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut live[i], true) {
+                continue;
+            }
+            stack.extend(self.nodes[i].op.inputs().into_iter().copied());
+        }
+        let mut c = vec![0; n];
+        for (i, node) in self.nodes.iter().enumerate() {
+            if live[i] {
+                for &j in node.op.inputs() {
+                    c[j] += 1;
                 }
             }
         }
-        nodes[root_idx].materialized = true;
-        (
-            Plan {
-                comp,
-                nodes,
-                root: root_idx,
-                gather,
-            },
-            order,
-        )
+        c
+    }
+
+    /// Drops nodes the root does not reach and renumbers the rest in topological order
+    /// (after rewrites that appended nodes or redirected inputs).
+    pub fn compact(&mut self) {
+        let n = self.nodes.len();
+        let mut state = vec![0u8; n]; // 0 unseen, 1 expanded, 2 placed
+        let mut order = Vec::with_capacity(n);
+        let mut stack = vec![self.root];
+        while let Some(&i) = stack.last() {
+            if state[i] == 0 {
+                state[i] = 1;
+                for &j in self.nodes[i].op.inputs().iter().rev() {
+                    if state[*j] == 0 {
+                        stack.push(*j);
+                    }
+                }
+            } else {
+                stack.pop();
+                if state[i] == 1 {
+                    state[i] = 2;
+                    order.push(i);
+                }
+            }
+        }
+        let mut new_index = vec![usize::MAX; n];
+        for (k, &i) in order.iter().enumerate() {
+            new_index[i] = k;
+        }
+        let mut old: Vec<Option<PlanNode>> = std::mem::take(&mut self.nodes)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.nodes = order
+            .iter()
+            .filter_map(|&i| old[i].take())
+            .map(|mut pn| {
+                pn.op = pn.op.map_inputs(|&j| new_index[j]);
+                pn
+            })
+            .collect();
+        self.root = new_index[self.root];
     }
 
     /// The store key of a block.

@@ -154,7 +154,7 @@ mod tests {
                 .expect("expr"),
         )
         .expect("array");
-        let (plan, _) = Plan::build(7, &a, true);
+        let plan = Plan::build(7, &a, true);
         let bytes = encode_plan(&plan);
         assert_eq!(bytes, Msg::Plan(Box::new(plan.clone())).encode());
         assert!(matches!(Msg::decode(&bytes), Ok(Msg::Plan(p)) if p.comp == 7));

@@ -15,6 +15,9 @@ pub struct WorkerStats {
     pub bytes_received: u64,
     /// Bytes it read from files (stored size of the selected elements).
     pub bytes_read: u64,
+    /// Most chunk bytes it held at once for this computation (its outputs and the copies
+    /// it received), as the scheduler accounts them.
+    pub peak_bytes: u64,
 }
 
 /// Counters of one computation.

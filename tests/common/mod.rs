@@ -3,6 +3,10 @@
 
 use serde_json::Value;
 use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
 pub fn oracle_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oracle")
@@ -156,4 +160,53 @@ pub fn mpirun_self_test(ranks: usize, what: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// True when `mpirun` can be started.
+pub fn mpirun_available() -> bool {
+    Command::new("mpirun")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// `tessera ARGS`, in-process or under `mpirun -n ranks`, killed after a deadline.
+pub fn tessera(ranks: Option<usize>, args: &[&str]) -> Output {
+    let mut cmd = match ranks {
+        None => Command::new(BIN),
+        Some(n) => {
+            let mut c = Command::new("mpirun");
+            c.args(["-n", &n.to_string(), "--oversubscribe", BIN])
+                .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+                .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+            c
+        }
+    };
+    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = cmd.spawn().expect("spawn tessera");
+    // A watchdog kills a hung run; the pipes are drained while waiting (large outputs).
+    let pid = child.id();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if done_rx.recv_timeout(Duration::from_secs(120)).is_err() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            return true;
+        }
+        false
+    });
+    let out = child.wait_with_output().expect("output");
+    let _ = done_tx.send(());
+    let killed = watchdog.join().unwrap_or(false);
+    assert!(!killed, "tessera {args:?} did not finish within 120 s");
+    out
+}
+
+pub fn ok_json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
 }

@@ -1,0 +1,321 @@
+//! Reshape planning: choose input chunks so that every input block becomes exactly one
+//! output block (a relabelling of bytes, no data movement in the reshape itself).
+//!
+//! Axes are grouped where the running products of the input and output shapes meet.
+//! Within a group, every axis but the first must be whole, and the first axis' chunks are
+//! rounded to multiples of `lcm(rest_in, rest_out) / rest_in` elements so the flat ranges
+//! of blocks line up with whole output blocks. Merges (`(4, 5) -> (20,)`) keep the input
+//! chunks of the leading axis; splits round the chunks to whole output rows. Size-1 axes
+//! are set aside first and get single blocks.
+
+use crate::array::ArrayError;
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Resolves a `-1` in a requested shape and checks the size.
+pub fn resolve_shape(
+    size: usize,
+    in_shape: &[usize],
+    want: &[i64],
+) -> Result<Vec<usize>, ArrayError> {
+    let unknown = want.iter().filter(|&&d| d == -1).count();
+    if unknown > 1 {
+        return Err(ArrayError::Shape(
+            "can only specify one unknown dimension".into(),
+        ));
+    }
+    if let Some(&d) = want.iter().find(|&&d| d < -1) {
+        return Err(ArrayError::Shape(format!(
+            "negative dimensions not allowed in reshape, got {d}"
+        )));
+    }
+    let known: usize = want
+        .iter()
+        .filter(|&&d| d != -1)
+        .map(|&d| d as usize)
+        .product();
+    let out: Vec<usize> = if unknown == 1 {
+        if known == 0 || !size.is_multiple_of(known) {
+            return Err(ArrayError::Shape(format!(
+                "cannot reshape array of size {size} (shape {in_shape:?}) into shape {want:?}"
+            )));
+        }
+        want.iter()
+            .map(|&d| if d == -1 { size / known } else { d as usize })
+            .collect()
+    } else {
+        want.iter().map(|&d| d as usize).collect()
+    };
+    if out.iter().product::<usize>() != size {
+        return Err(ArrayError::Shape(format!(
+            "cannot reshape array of size {size} (shape {in_shape:?}) into shape {out:?}"
+        )));
+    }
+    Ok(out)
+}
+
+/// Largest block a reshape creates by merging input blocks, unless the input already has
+/// bigger ones (dask's `array.chunk-size` default, the same target as `chunks="auto"`).
+pub const MAX_BLOCK_BYTES: usize = crate::array::chunks::AUTO_CHUNK_BYTES;
+
+/// One run of input axes whose product equals a run of output axes.
+struct Group {
+    ins: Vec<usize>,
+    outs: Vec<usize>,
+    /// Product of the input axes after the first, and of the output axes after the first.
+    rest_in: usize,
+    rest_out: usize,
+    /// Lead-axis elements per aligned unit (whole output rows).
+    unit: usize,
+    /// Chunks of the lead input axis.
+    lead: Vec<usize>,
+    /// Input chunks kept as they are (a merge that needs no data movement).
+    kept: bool,
+}
+
+/// Given input shape and chunks and the output shape, the input chunks to rechunk to and
+/// the output chunks, such that block `b` of the former is block `b` of the latter.
+///
+/// Per group of axes: a merge whose leading axes are already cut into single elements
+/// keeps the input blocks (they are contiguous runs of the merged axis: nothing moves,
+/// as in dask's special case). Otherwise the trailing input axes of the group become
+/// whole and the lead axis keeps its chunks, rounded to whole output rows; then, while a
+/// block would exceed both the input's largest block and [`MAX_BLOCK_BYTES`], the largest
+/// lead chunks are halved (splitting is local, it moves nothing).
+pub fn plan(
+    in_shape: &[usize],
+    in_chunks: &[Vec<usize>],
+    out_shape: &[usize],
+    itemsize: usize,
+) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
+    let size: usize = in_shape.iter().product();
+    if size == 0 {
+        let whole = |s: &[usize]| s.iter().map(|&n| vec![n]).collect::<Vec<_>>();
+        return (whole(in_shape), whole(out_shape));
+    }
+    let in_axes: Vec<usize> = (0..in_shape.len()).filter(|&a| in_shape[a] != 1).collect();
+    let out_axes: Vec<usize> = (0..out_shape.len())
+        .filter(|&a| out_shape[a] != 1)
+        .collect();
+    let mut groups = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < in_axes.len() && j < out_axes.len() {
+        let (i0, j0) = (i, j);
+        let mut pi = in_shape[in_axes[i]];
+        let mut pj = out_shape[out_axes[j]];
+        i += 1;
+        j += 1;
+        while pi != pj {
+            if pi < pj {
+                pi *= in_shape[in_axes[i]];
+                i += 1;
+            } else {
+                pj *= out_shape[out_axes[j]];
+                j += 1;
+            }
+        }
+        let ins = in_axes[i0..i].to_vec();
+        let outs = out_axes[j0..j].to_vec();
+        let rest_in: usize = ins[1..].iter().map(|&a| in_shape[a]).product();
+        let rest_out: usize = outs[1..].iter().map(|&a| out_shape[a]).product();
+        let lcm = rest_in / gcd(rest_in, rest_out) * rest_out;
+        let unit = lcm / rest_in;
+        // A merge with every axis before the last chunked one cut into single elements.
+        let last_cut = ins.iter().rposition(|&a| in_chunks[a].len() > 1);
+        let kept = outs.len() == 1
+            && ins.len() > 1
+            && last_cut
+                .is_some_and(|p| ins[..p].iter().all(|&a| in_chunks[a].len() == in_shape[a]));
+        let lead = if kept {
+            in_chunks[ins[0]].clone()
+        } else {
+            round_to(&in_chunks[ins[0]], unit, in_shape[ins[0]])
+        };
+        groups.push(Group {
+            ins,
+            outs,
+            rest_in,
+            rest_out,
+            unit,
+            lead,
+            kept,
+        });
+    }
+    let input_max: usize = in_chunks
+        .iter()
+        .map(|c| c.iter().copied().max().unwrap_or(1))
+        .product();
+    let cap = input_max.max(MAX_BLOCK_BYTES / itemsize.max(1));
+    loop {
+        let block: usize = groups
+            .iter()
+            .map(|g| {
+                let lead = g.lead.iter().copied().max().unwrap_or(1);
+                if g.kept {
+                    g.ins
+                        .iter()
+                        .map(|&a| in_chunks[a].iter().copied().max().unwrap_or(1))
+                        .product()
+                } else {
+                    lead * g.rest_in
+                }
+            })
+            .product();
+        if block <= cap {
+            break;
+        }
+        let widest = groups
+            .iter_mut()
+            .filter(|g| !g.kept && g.lead.iter().any(|&c| c > g.unit))
+            .max_by_key(|g| g.lead.iter().copied().max().unwrap_or(0) * g.rest_in);
+        let Some(g) = widest else {
+            break;
+        };
+        let limit = (g.lead.iter().copied().max().unwrap_or(1) / 2 / g.unit).max(1) * g.unit;
+        g.lead = g
+            .lead
+            .iter()
+            .flat_map(|&c| {
+                let mut parts = vec![limit; c / limit];
+                if c % limit > 0 {
+                    parts.push(c % limit);
+                }
+                parts
+            })
+            .collect();
+    }
+    let mut new_in: Vec<Vec<usize>> = in_shape.iter().map(|_| vec![1]).collect();
+    let mut new_out: Vec<Vec<usize>> = out_shape.iter().map(|_| vec![1]).collect();
+    for g in groups {
+        if g.kept {
+            let p = g
+                .ins
+                .iter()
+                .rposition(|&a| in_chunks[a].len() > 1)
+                .unwrap_or(0);
+            let before: usize = g.ins[..p].iter().map(|&a| in_shape[a]).product();
+            let after: usize = g.ins[p + 1..].iter().map(|&a| in_shape[a]).product();
+            for &a in &g.ins {
+                new_in[a] = in_chunks[a].clone();
+            }
+            new_out[g.outs[0]] = (0..before)
+                .flat_map(|_| in_chunks[g.ins[p]].iter().map(move |&c| c * after))
+                .collect();
+            continue;
+        }
+        new_out[g.outs[0]] = g.lead.iter().map(|&c| c * g.rest_in / g.rest_out).collect();
+        new_in[g.ins[0]] = g.lead;
+        for &a in &g.ins[1..] {
+            new_in[a] = vec![in_shape[a]];
+        }
+        for &a in &g.outs[1..] {
+            new_out[a] = vec![out_shape[a]];
+        }
+    }
+    (new_in, new_out)
+}
+
+/// Block boundaries of one axis rounded to multiples of `unit` (the last one to the end).
+fn round_to(chunks: &[usize], unit: usize, len: usize) -> Vec<usize> {
+    let mut bounds = vec![0usize];
+    let mut acc = 0;
+    for &c in chunks {
+        acc += c;
+        let r = ((acc + unit / 2) / unit * unit).min(len);
+        if r > *bounds.last().unwrap_or(&0) {
+            bounds.push(r);
+        }
+    }
+    if *bounds.last().unwrap_or(&0) != len {
+        bounds.push(len);
+    }
+    bounds.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks(c: &[Vec<usize>]) -> usize {
+        c.iter().map(|v| v.len()).product()
+    }
+
+    #[test]
+    fn merge_keeps_leading_chunks() {
+        let (i, o) = plan(&[4, 5], &[vec![2, 2], vec![5]], &[20], 8);
+        assert_eq!(i, vec![vec![2, 2], vec![5]]);
+        assert_eq!(o, vec![vec![10, 10]]);
+    }
+
+    #[test]
+    fn split_rounds_to_rows() {
+        let (i, o) = plan(&[24], &[vec![5, 5, 5, 5, 4]], &[4, 6], 8);
+        assert_eq!(blocks(&i), blocks(&o));
+        assert!(i[0].iter().all(|c| c % 6 == 0));
+        assert_eq!(o[1], vec![6]);
+    }
+
+    #[test]
+    fn dask_release_note_case() {
+        let chunks: Vec<Vec<usize>> = vec![
+            vec![2],
+            vec![2, 1],
+            vec![2, 2],
+            vec![2, 2, 1],
+            vec![2, 2, 2],
+        ];
+        let (i, o) = plan(&[2, 3, 4, 5, 6], &chunks, &[6, 2, 2, 30, 1], 8);
+        assert_eq!(blocks(&i), blocks(&o));
+        assert_eq!(
+            o.iter()
+                .map(|c| c.iter().sum::<usize>())
+                .collect::<Vec<_>>(),
+            vec![6, 2, 2, 30, 1]
+        );
+    }
+
+    #[test]
+    fn interleaved_groups() {
+        let (i, o) = plan(&[6, 4], &[vec![3, 3], vec![2, 2]], &[4, 6], 8);
+        assert_eq!(blocks(&i), blocks(&o));
+        assert_eq!(i[1], vec![4]);
+    }
+
+    #[test]
+    fn merging_single_element_rows_moves_nothing() {
+        // (4, 4) cut into rows of one and columns of two: blocks are already runs.
+        let (i, o) = plan(&[4, 4], &[vec![1; 4], vec![2, 2]], &[16], 8);
+        assert_eq!(i, vec![vec![1; 4], vec![2, 2]]);
+        assert_eq!(o, vec![vec![2; 8]]);
+    }
+
+    #[test]
+    fn merged_blocks_stay_below_the_cap() {
+        // (3650, 720, 1440) float32 in space blocks: merging the space axes would make
+        // 1.5 GB blocks; the lead axes are cut instead.
+        let chunks = vec![vec![365; 10], vec![90; 8], vec![90; 16]];
+        let (i, o) = plan(&[3650, 720, 1440], &chunks, &[3650, 720 * 1440], 4);
+        let biggest: usize = i
+            .iter()
+            .map(|c| c.iter().copied().max().unwrap_or(0))
+            .product();
+        assert!(biggest * 4 <= MAX_BLOCK_BYTES, "{biggest}");
+        assert_eq!(i[2], vec![1440]);
+        assert_eq!(o[1].iter().sum::<usize>(), 720 * 1440);
+        assert_eq!(blocks(&i), blocks(&o));
+    }
+
+    #[test]
+    fn resolve() {
+        assert_eq!(resolve_shape(24, &[2, 12], &[-1, 6]).unwrap(), vec![4, 6]);
+        assert!(resolve_shape(24, &[24], &[5, -1]).is_err());
+        assert!(resolve_shape(24, &[24], &[-1, -1]).is_err());
+        assert!(resolve_shape(24, &[24], &[5, 5]).is_err());
+    }
+}
