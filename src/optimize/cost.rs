@@ -108,12 +108,19 @@ impl Owners {
     }
 
     /// The worker that runs task `(n, b)` with stored inputs `deps`.
-    pub fn place(&self, plan: &Plan, workers: usize, b: usize, deps: &[(usize, usize)]) -> usize {
+    pub fn place(
+        &self,
+        plan: &Plan,
+        workers: usize,
+        n: usize,
+        b: usize,
+        deps: &[(usize, usize)],
+    ) -> usize {
         let inputs: Vec<(u32, u64)> = deps
             .iter()
             .map(|&(m, mb)| (self.get(m, mb), block_bytes(plan, m, mb)))
             .collect();
-        place(workers, b, &inputs)
+        place(workers, b, plan.nodes[n].grid.num_blocks(), &inputs)
     }
 }
 
@@ -144,7 +151,7 @@ pub fn predict(plan: &Plan, workers: usize) -> Prediction {
     let mut copies: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
     let mut sent: HashSet<(usize, usize, usize)> = HashSet::new();
     for (n, b, deps) in tasks {
-        let w = owners.place(plan, nw, b, &deps);
+        let w = owners.place(plan, nw, n, b, &deps);
         owners.set(n, b, w as u32);
         p.tasks += 1;
         p.bytes_read += read_bytes(plan, n, b);

@@ -20,6 +20,11 @@ impl Pass for ShareCommon {
 
     fn run(&self, plan: &mut Plan, _ctx: &Context) -> bool {
         let n = plan.nodes.len();
+        let mut names: Vec<&str> = plan.nodes.iter().map(|n| n.op.name()).collect();
+        names.sort_unstable();
+        if names.windows(2).all(|w| w[0] != w[1]) {
+            return false; // no two nodes of one kind: nothing to share
+        }
         let mut repl: Vec<usize> = (0..n).collect();
         let mut seen: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut changed = false;

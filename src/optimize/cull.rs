@@ -6,6 +6,7 @@
 //! the slice touches. Nodes needing every block keep `needed = None` (no bitmap).
 
 use super::{Context, Pass};
+use crate::array::graph::Op;
 use crate::runtime::plan::Plan;
 use std::sync::Arc;
 
@@ -18,6 +19,15 @@ impl Pass for CullBlocks {
     }
 
     fn run(&self, plan: &mut Plan, _ctx: &Context) -> bool {
+        // Only slices and takes read part of their input; without them every block of
+        // every node is needed and the walk below would find nothing to drop.
+        if !plan
+            .nodes
+            .iter()
+            .any(|n| matches!(n.op, Op::Slice { .. } | Op::Take { .. }))
+        {
+            return false;
+        }
         let n = plan.nodes.len();
         let mut needed: Vec<Option<Vec<bool>>> = vec![None; n];
         needed[plan.root] = Some(vec![true; plan.nodes[plan.root].grid.num_blocks()]);

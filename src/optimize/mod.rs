@@ -61,8 +61,8 @@ pub fn optimize(plan: &mut Plan, ctx: &Context) -> Vec<&'static str> {
     for p in passes() {
         if p.run(plan, ctx) {
             changed.push(p.name());
+            plan.compact();
         }
-        plan.compact();
     }
     changed
 }

@@ -3,20 +3,33 @@
 //! A fixed rule rather than a run-time choice, so that the cost model can replay it and
 //! predict exactly the bytes the run will move. A task runs on the worker that holds the
 //! most bytes of its stored inputs (its "owner"); ties, and tasks without stored inputs
-//! (reads, generators), go to the block's home worker, `1 + block mod workers`, or the
-//! first tied worker after it. Cyclic homes spread every stage over all workers in block
-//! order, which is also the order the scheduler streams tasks in, and put equal blocks of
-//! arrays with the same grid on the same worker, so elementwise work between them is
-//! local.
+//! (reads, generators), go to the block's home worker, or the first tied worker after it.
+//! Homes deal blocks to workers in runs of up to 16 consecutive blocks: runs keep the
+//! groups a reduction tree combines (16 states) on one worker, and dealing runs round
+//! robin spreads every stage over all workers in block order, which is the order the
+//! scheduler streams tasks in. Equal blocks of arrays with the same grid share a home, so
+//! elementwise work between them is local.
 //!
 //! Only primary owners count, not copies a worker received for an earlier task: which
 //! copies exist depends on timing, and the rule must not.
 
-/// Worker (`1..=workers`) for block `block`, given `(owner, bytes)` of each stored input.
-/// Owners outside `1..=workers` (rank 0, the caller) attract nothing.
-pub fn place(workers: usize, block: usize, inputs: &[(u32, u64)]) -> usize {
+/// The home worker of block `block` of a node with `blocks` blocks: runs of consecutive
+/// blocks, short enough that every worker gets several runs.
+pub fn home(workers: usize, block: usize, blocks: usize) -> usize {
     let nw = workers.max(1);
-    let home = 1 + block % nw;
+    let run = (blocks / (4 * nw)).clamp(1, 16);
+    1 + (block / run) % nw
+}
+
+/// Worker (`1..=workers`) for block `block` of a node with `blocks` blocks, given
+/// `(owner, bytes)` of each stored input. Owners outside `1..=workers` (rank 0, the
+/// caller) attract nothing.
+pub fn place(workers: usize, block: usize, blocks: usize, inputs: &[(u32, u64)]) -> usize {
+    let nw = workers.max(1);
+    let home = home(nw, block, blocks);
+    if inputs.is_empty() {
+        return home;
+    }
     let mut bytes = vec![0u64; nw + 1];
     for &(w, b) in inputs {
         if w >= 1 && (w as usize) <= nw {
@@ -39,9 +52,17 @@ mod tests {
 
     #[test]
     fn inputs_attract_and_ties_go_home() {
-        assert_eq!(place(4, 5, &[]), 2);
-        assert_eq!(place(4, 5, &[(3, 10), (1, 20)]), 1);
-        assert_eq!(place(4, 5, &[(3, 10), (1, 10)]), 3);
-        assert_eq!(place(4, 0, &[(0, 100)]), 1);
+        assert_eq!(place(4, 5, 8, &[]), 2);
+        assert_eq!(place(4, 5, 8, &[(3, 10), (1, 20)]), 1);
+        assert_eq!(place(4, 5, 8, &[(3, 10), (1, 10)]), 3);
+        assert_eq!(place(4, 0, 8, &[(0, 100)]), 1);
+    }
+
+    #[test]
+    fn homes_come_in_runs_when_blocks_are_many() {
+        let homes: Vec<usize> = (0..40).map(|b| super::home(2, b, 1000)).collect();
+        assert!(homes[..16].iter().all(|&w| w == 1) && homes[16..32].iter().all(|&w| w == 2));
+        let few: Vec<usize> = (0..4).map(|b| super::home(2, b, 4)).collect();
+        assert_eq!(few, vec![1, 2, 1, 2]);
     }
 }

@@ -378,6 +378,8 @@ struct Scheduler<'a, 's> {
     cursor: Vec<usize>,
     window: Vec<Vec<(usize, Vec<Dep>)>>,
     in_flight: Vec<usize>,
+    /// Workers with `MAX_IN_FLIGHT` tasks queued.
+    busy: usize,
     running: HashMap<(usize, usize), Vec<Dep>>,
     batches: Vec<Vec<Cmd>>,
     root_done: usize,
@@ -471,6 +473,7 @@ impl<'a, 's> Scheduler<'a, 's> {
             window: vec![Vec::new(); n],
             todo,
             in_flight: vec![0; nw + 1],
+            busy: 0,
             running: HashMap::new(),
             batches: vec![Vec::new(); nw + 1],
             root_done: 0,
@@ -562,6 +565,9 @@ impl<'a, 's> Scheduler<'a, 's> {
     fn schedule(&mut self) -> Result<()> {
         let todo = self.todo.clone();
         for &n in todo.iter().rev() {
+            if self.busy == self.nw {
+                return Ok(()); // every worker has enough queued
+            }
             let nb = self.plan.nodes[n].grid.num_blocks();
             while self.window[n].len() < WINDOW && self.cursor[n] < nb {
                 let b = self.cursor[n];
@@ -592,7 +598,10 @@ impl<'a, 's> Scheduler<'a, 's> {
                     // New data would exceed the memory budget: let consumers drain first.
                     break;
                 }
-                let w = self.choose_worker(self.window[n][i].0, &self.window[n][i].1);
+                if self.busy == self.nw {
+                    return Ok(());
+                }
+                let w = self.choose_worker(n, self.window[n][i].0, &self.window[n][i].1);
                 if self.in_flight[w] >= MAX_IN_FLIGHT {
                     // Its worker is busy enough; later tasks may go elsewhere.
                     i += 1;
@@ -639,12 +648,12 @@ impl<'a, 's> Scheduler<'a, 's> {
 
     /// The worker of a task: the placement rule over the owners of its stored inputs
     /// (not their copies), so the cost model predicts the same choice.
-    fn choose_worker(&self, b: usize, deps: &[Dep]) -> usize {
+    fn choose_worker(&self, n: usize, b: usize, deps: &[Dep]) -> usize {
         let inputs: Vec<(u32, u64)> = deps
             .iter()
             .map(|&(m, mb)| (self.loc[m][mb], block_bytes(self.plan, m, mb)))
             .collect();
-        place(self.nw, b, &inputs)
+        place(self.nw, b, self.plan.nodes[n].grid.num_blocks(), &inputs)
     }
 
     fn dispatch(&mut self, n: usize, b: usize, deps: Vec<Dep>, w: usize) -> Result<()> {
@@ -681,6 +690,9 @@ impl<'a, 's> Scheduler<'a, 's> {
             block: b as u64,
         });
         self.in_flight[w] += 1;
+        if self.in_flight[w] == MAX_IN_FLIGHT {
+            self.busy += 1;
+        }
         if self.stays(n) {
             // Reserved now, corrected to the real size when the task finishes.
             self.hold(w, self.block_bytes(n, b), 0);
@@ -812,6 +824,9 @@ impl<'a, 's> Scheduler<'a, 's> {
         self.nbytes[n][b] = nb;
         if self.stays(n) {
             self.hold(w, nb, self.block_bytes(n, b));
+        }
+        if self.in_flight[w] == MAX_IN_FLIGHT {
+            self.busy -= 1;
         }
         self.in_flight[w] = self.in_flight[w].saturating_sub(1);
         self.report.tasks += 1;
