@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 use tessera::comm::mpi::{launched_under_mpi, MpiTransport};
-use tessera::comm::Rank;
+use tessera::comm::{Rank, Transport};
 use tessera::expr::eval::{evaluate, into_array, Bindings};
 use tessera::expr::Value;
 use tessera::{start, start_on, Client, ClientOptions, DArray, Started};
