@@ -79,7 +79,13 @@ fn timed(
     lower_bound: Option<u64>,
     reference: f64,
 ) -> DArray {
-    let predicted = tessera::optimize::explain::explain(a, client.workers()).predicted_after;
+    // The plan `persist` runs: blocks stay on the workers.
+    let mut plan = tessera::runtime::plan::Plan::build(0, a, false);
+    let ctx = tessera::optimize::Context {
+        workers: client.workers(),
+    };
+    tessera::optimize::optimize(&mut plan, &ctx);
+    let predicted = tessera::optimize::cost::predict(&plan, client.workers());
     let t = Instant::now();
     let out = client.persist(a).expect("persist");
     let secs = t.elapsed().as_secs_f64();
@@ -87,7 +93,7 @@ fn timed(
     let peak = r.workers.iter().map(|w| w.peak_bytes).max().unwrap_or(0);
     let bytes = a.nbytes() as f64;
     println!(
-        "{label}: {secs:.2} s, {:.2} GB/s of array = {:.2} of the reference; moved {:.3} GB (predicted {:.3} GB{}), {:.2} GB/s moved = {:.2} of the reference; peak held per worker {:.2} GB; {} tasks",
+        "{label}: {secs:.2} s, {:.2} GB/s of array = {:.2} of the reference; moved {:.3} GB (predicted {:.3} GB{}), {:.2} GB/s moved = {:.2} of the reference; peak held per worker {:.2} GB (predicted {:.2} GB); {} tasks",
         bytes / secs / 1e9,
         bytes / secs / 1e9 / reference,
         r.bytes_moved as f64 / 1e9,
@@ -96,6 +102,7 @@ fn timed(
         r.bytes_moved as f64 / secs / 1e9,
         r.bytes_moved as f64 / secs / 1e9 / reference,
         peak as f64 / 1e9,
+        predicted.peak_bytes_per_worker as f64 / 1e9,
         r.tasks,
     );
     out

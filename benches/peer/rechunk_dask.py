@@ -33,6 +33,10 @@ Bytes moved between workers:
   as an unrelated cross-check, the bytes sent on the loopback interface (psutil;
   includes scheduler traffic and P2P self-sends, and anything else on ``lo``).
 
+Quietness: ``foreign_cpu_seconds`` is the CPU time the machine spent outside
+this process tree during the operation; well above 0, other jobs competed for
+the cores and the time is not comparable.
+
 Memory: a thread samples the RSS of each worker process every 0.1 s;
 ``peak_worker_rss_bytes`` is the per-worker peak during the operation (the
 persisted input, about array_bytes / workers, is included; ``worker_rss_before_bytes``
@@ -150,6 +154,22 @@ def _worker_counters(dask_worker):
 def loopback_sent():
     lo = psutil.net_io_counters(pernic=True).get("lo")
     return lo.bytes_sent if lo is not None else None
+
+
+def busy_cpu_seconds():
+    """(CPU seconds used by the whole machine, by this process tree), for telling
+    whether something outside the benchmark competed for the cores."""
+    t = psutil.cpu_times()
+    machine = sum(t) - t.idle - getattr(t, "iowait", 0.0)
+    me = psutil.Process()
+    tree = 0.0
+    for proc in [me] + me.children(recursive=True):
+        try:
+            c = proc.cpu_times()
+        except psutil.Error:
+            continue
+        tree += c.user + c.system
+    return machine, tree
 
 
 def counters(client):
@@ -294,11 +314,14 @@ def main():
         before = counters(client)
         rss_before = sampler.current()
         sampler.reset()
+        started = time.strftime("%Y-%m-%dT%H:%M:%S")
+        cpu0 = busy_cpu_seconds()
         with dask.config.set(config):
             t0 = time.perf_counter()
             y = build(x).persist()
             wait(y)
             seconds = time.perf_counter() - t0
+        cpu1 = busy_cpu_seconds()
         sampler.sample()
         after = counters(client)
         log(f"  {seconds:.2f} s")
@@ -337,6 +360,11 @@ def main():
             "worker_rss_before_bytes": [rss_before[a] for a in sorted(rss_before)],
             "spilled_bytes": int(d["spilled"]),
             "check_sum_ok": ok,
+            "started": started,
+            # CPU seconds the machine spent outside this benchmark's process tree
+            # during the operation (other jobs competing for the cores; ~0 when quiet).
+            "foreign_cpu_seconds": round(max(0.0, (cpu1[0] - cpu0[0]) - (cpu1[1] - cpu0[1])), 2),
+            "benchmark_cpu_seconds": round(cpu1[1] - cpu0[1], 2),
             **extra,
             "versions": versions, "machine": machine,
         }

@@ -139,7 +139,10 @@ pub fn predict(plan: &Plan, workers: usize) -> Prediction {
         if !pn.materialized || is_source(&pn.op) {
             continue;
         }
-        for b in (0..pn.grid.num_blocks()).filter(|&b| pn.is_needed(b)) {
+        for b in (0..pn.grid.num_blocks())
+            .map(|k| pn.visit(k))
+            .filter(|&b| pn.is_needed(b))
+        {
             let deps = plan.task_deps(n, b);
             for &d in &deps {
                 *refs.entry(d).or_default() += 1;

@@ -7,9 +7,9 @@
 //! (the union of both grids' block boundaries): each input block is cut into its pieces
 //! where it lives (no transfer), then each output block is assembled from its pieces,
 //! which travel worker to worker once each — the all-to-all exchange, done directly
-//! between workers. An input block is freed once its pieces exist and a piece once its
-//! output block is built, so a worker holds its share of the array plus the blocks in
-//! flight, never several copies.
+//! between workers. Pieces are cut in the order output blocks consume them, and a piece
+//! is freed once its output block is built, so a worker holds its share of the input and
+//! of the output plus the pieces in flight, never a full set of pieces.
 //!
 //! Rechunks of values that are computed from their position anyway need no exchange:
 //! a generator or a file read simply takes the new grid (each block reads its own
@@ -79,6 +79,12 @@ impl Pass for SplitRechunks {
             let dtype = plan.nodes[input].dtype;
             let pieces = plan.push(dtype, inter, Op::Rechunk { input });
             plan.nodes[r].op = Op::Rechunk { input: pieces };
+            // Cut pieces in the order output blocks use them, so each output block can be
+            // built (and its pieces freed) while the rest are still being cut.
+            let order: Vec<usize> = (0..out.num_blocks())
+                .flat_map(|b| plan.direct_deps(r, b).into_iter().map(|(_, pb)| pb))
+                .collect();
+            plan.nodes[pieces].order = Some(std::sync::Arc::new(order));
             changed = true;
         }
         changed

@@ -33,6 +33,9 @@ const NONE: u32 = u32::MAX;
 const MAX_IN_FLIGHT: usize = 64;
 /// Tasks generated ahead per node.
 const WINDOW: usize = 1024;
+/// Bytes of work (outputs and inputs to receive) queued on one worker at most, beyond its
+/// first task: big tasks queue a few deep, so memory is not claimed long before use.
+const QUEUE_BYTES: u64 = 256 << 20;
 
 /// Blocks of a persisted array, kept on the workers until the last handle is dropped.
 #[derive(Debug)]
@@ -380,7 +383,10 @@ struct Scheduler<'a, 's> {
     in_flight: Vec<usize>,
     /// Workers with `MAX_IN_FLIGHT` tasks queued.
     busy: usize,
-    running: HashMap<(usize, usize), Vec<Dep>>,
+    /// Dispatched tasks: their stored inputs and their queue cost.
+    running: HashMap<(usize, usize), (Vec<Dep>, u64)>,
+    /// Per worker, bytes of outputs and fetched inputs of its dispatched tasks.
+    queued_bytes: Vec<u64>,
     batches: Vec<Vec<Cmd>>,
     root_done: usize,
     gathered: Vec<Option<Chunk>>,
@@ -475,6 +481,7 @@ impl<'a, 's> Scheduler<'a, 's> {
             in_flight: vec![0; nw + 1],
             busy: 0,
             running: HashMap::new(),
+            queued_bytes: vec![0; nw + 1],
             batches: vec![Vec::new(); nw + 1],
             root_done: 0,
             gathered: vec![None; root_blocks],
@@ -570,7 +577,7 @@ impl<'a, 's> Scheduler<'a, 's> {
             }
             let nb = self.plan.nodes[n].grid.num_blocks();
             while self.window[n].len() < WINDOW && self.cursor[n] < nb {
-                let b = self.cursor[n];
+                let b = self.plan.nodes[n].visit(self.cursor[n]);
                 self.cursor[n] += 1;
                 if !self.plan.nodes[n].is_needed(b) {
                     continue;
@@ -602,7 +609,11 @@ impl<'a, 's> Scheduler<'a, 's> {
                     return Ok(());
                 }
                 let w = self.choose_worker(n, self.window[n][i].0, &self.window[n][i].1);
-                if self.in_flight[w] >= MAX_IN_FLIGHT {
+                let full = self.in_flight[w] > 0
+                    && self.queued_bytes[w]
+                        + self.queue_cost(n, self.window[n][i].0, &self.window[n][i].1, w)
+                        > QUEUE_BYTES;
+                if self.in_flight[w] >= MAX_IN_FLIGHT || full {
                     // Its worker is busy enough; later tasks may go elsewhere.
                     i += 1;
                     continue;
@@ -657,6 +668,8 @@ impl<'a, 's> Scheduler<'a, 's> {
     }
 
     fn dispatch(&mut self, n: usize, b: usize, deps: Vec<Dep>, w: usize) -> Result<()> {
+        let cost = self.queue_cost(n, b, &deps, w);
+        self.queued_bytes[w] += cost;
         if !self.plan_sent[w] {
             // The plan travels with this worker's next batch of commands (one message).
             self.plan_pending[w] = true;
@@ -700,8 +713,19 @@ impl<'a, 's> Scheduler<'a, 's> {
         if n == self.plan.root {
             self.root_dispatched += 1;
         }
-        self.running.insert((n, b), deps);
+        self.running.insert((n, b), (deps, cost));
         Ok(())
+    }
+
+    /// Bytes a task adds to its worker's queue: its output and the inputs it must
+    /// receive.
+    fn queue_cost(&self, n: usize, b: usize, deps: &[Dep], w: usize) -> u64 {
+        let fetched: u64 = deps
+            .iter()
+            .filter(|&&(m, mb)| !self.holders(m, mb).contains(&(w as u32)))
+            .map(|&(m, mb)| self.nbytes[m][mb])
+            .sum();
+        fetched + self.block_bytes(n, b)
     }
 
     fn send_local(&self, m: usize, mb: usize, key: ChunkKey, w: usize) -> Result<()> {
@@ -833,7 +857,8 @@ impl<'a, 's> Scheduler<'a, 's> {
         if let Some(ws) = self.report.workers.get_mut(w - 1) {
             ws.tasks += 1;
         }
-        if let Some(deps) = self.running.remove(&(n, b)) {
+        if let Some((deps, cost)) = self.running.remove(&(n, b)) {
+            self.queued_bytes[w] = self.queued_bytes[w].saturating_sub(cost);
             for (m, mb) in deps {
                 self.refs[m][mb] = self.refs[m][mb].saturating_sub(1);
                 if self.refs[m][mb] == 0 {

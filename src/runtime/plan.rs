@@ -41,9 +41,21 @@ pub struct PlanNode {
     /// 0 uses it, so it does not travel with the plan.
     #[serde(skip)]
     pub needed: Option<std::sync::Arc<Vec<bool>>>,
+    /// The order the scheduler visits blocks in (`None`: flat order). Set where the order
+    /// decides memory: the pieces of a split rechunk come in the order their output
+    /// blocks consume them. Rank 0 only.
+    #[serde(skip)]
+    pub order: Option<std::sync::Arc<Vec<usize>>>,
 }
 
 impl PlanNode {
+    /// The `k`-th block to visit.
+    pub fn visit(&self, k: usize) -> usize {
+        self.order
+            .as_ref()
+            .map_or(k, |o| o.get(k).copied().unwrap_or(k))
+    }
+
     /// True when block `b` must be computed.
     pub fn is_needed(&self, b: usize) -> bool {
         self.needed
@@ -101,6 +113,7 @@ impl Plan {
                 op: a.node().op.map_inputs(|i| index[&i.node().id]),
                 materialized: true,
                 needed: None,
+                order: None,
             })
             .collect();
         let root_idx = index[&root.node().id];
@@ -121,6 +134,7 @@ impl Plan {
             op,
             materialized: true,
             needed: None,
+            order: None,
         });
         self.nodes.len() - 1
     }
