@@ -1,9 +1,9 @@
 //! Fusion: a node computed inside its consumer's task instead of being stored.
 //!
 //! Chains of elementwise operations are already one node (the API merges their
-//! expressions); this pass fuses across node kinds: a read, a slice, a transpose or an
-//! elementwise node feeding a consumer that uses each of its blocks once is evaluated in
-//! that consumer's task, so one task per output block reads, computes and reduces
+//! expressions); this pass fuses across node kinds: a read, a slice, a transpose, a
+//! rechunk (the assembling stage) or an elementwise node feeding a consumer that uses
+//! each of its blocks once is evaluated in that consumer's task, so one task per output block reads, computes and reduces
 //! ("reductions fuse their first stage into the producing task"). Generators are always
 //! fused: recomputing values is cheaper than storing and sending them.
 
@@ -48,6 +48,7 @@ impl Pass for Fuse {
                     | Op::Slice { .. }
                     | Op::Transpose { .. }
                     | Op::Reshape { .. }
+                    | Op::Rechunk { .. }
                     | Op::Concatenate { .. } => {
                         // An elementwise consumer broadcasting a smaller input would
                         // recompute it for every block it is broadcast to.
