@@ -61,16 +61,19 @@ mod tests {
 
     #[test]
     fn a_slice_of_a_rechunk_needs_only_the_blocks_it_touches() {
+        // The slice (with the rechunk fused into it) builds rechunk block 1, positions
+        // 25..50: blocks 2 to 4 of the stored elementwise node, none of the others.
         let mut p = plan("(arange(100, chunks=10) + 1).rechunk(25)[30:40]");
         let ctx = Context { workers: 2 };
         Fuse.run(&mut p, &ctx);
         assert!(CullBlocks.run(&mut p, &ctx));
-        let rechunk = p
+        let stored = p
             .nodes
             .iter()
-            .position(|n| n.op.name() == "rechunk")
+            .position(|n| n.op.name() == "elementwise")
             .unwrap();
-        let need: Vec<usize> = (0..4).filter(|&b| p.nodes[rechunk].is_needed(b)).collect();
-        assert_eq!(need, vec![1]);
+        assert!(p.nodes[stored].materialized);
+        let need: Vec<usize> = (0..10).filter(|&b| p.nodes[stored].is_needed(b)).collect();
+        assert_eq!(need, vec![2, 3, 4]);
     }
 }
