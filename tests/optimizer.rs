@@ -208,19 +208,35 @@ fn a_time_to_space_rechunk_moves_each_byte_at_most_once() {
 fn the_dask_release_note_reshape_is_coarser_and_moves_no_more() {
     // dask 0.14.1: ones((2,3,4,5,6), chunks=2).reshape((6,2,2,30,1)) gives chunks of
     // (3,1,2,6,1); dask gets there by rechunking its input to the chunks below.
-    let ours = fuzz::array("(ones((2,3,4,5,6), chunks=2) + 0).reshape((6,2,2,30,1))").expect("ours");
+    let ours =
+        fuzz::array("(ones((2,3,4,5,6), chunks=2) + 0).reshape((6,2,2,30,1))").expect("ours");
     let dask = fuzz::array(
         "(ones((2,3,4,5,6), chunks=2) + 0).rechunk(((1,1),(3,),(2,2),(1,1,1,1,1),(6,))).reshape((6,2,2,30,1))",
     )
     .expect("dask's plan");
     let largest = |a: &tessera::DArray| -> Vec<usize> {
-        a.chunks().iter().map(|c| c.iter().copied().max().unwrap_or(0)).collect()
+        a.chunks()
+            .iter()
+            .map(|c| c.iter().copied().max().unwrap_or(0))
+            .collect()
     };
     assert_eq!(largest(&dask), vec![3, 1, 2, 6, 1]);
-    assert!(largest(&ours).iter().zip([3, 1, 2, 6, 1]).all(|(o, d)| *o >= d), "{:?}", ours.chunks());
+    assert!(
+        largest(&ours)
+            .iter()
+            .zip([3, 1, 2, 6, 1])
+            .all(|(o, d)| *o >= d),
+        "{:?}",
+        ours.chunks()
+    );
     for workers in 2..=6 {
         let o = tessera::optimize::explain::explain(&ours, workers).predicted_after;
         let d = tessera::optimize::explain::explain(&dask, workers).predicted_after;
-        assert!(o.bytes_moved <= d.bytes_moved, "{workers} workers: {} > {}", o.bytes_moved, d.bytes_moved);
+        assert!(
+            o.bytes_moved <= d.bytes_moved,
+            "{workers} workers: {} > {}",
+            o.bytes_moved,
+            d.bytes_moved
+        );
     }
 }

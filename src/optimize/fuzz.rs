@@ -76,7 +76,7 @@ fn chunks(r: &mut Rng, shape: &[usize]) -> String {
     )
 }
 
-/// One random expression and the shape of its result.
+/// One random expression in the language of `tessera eval`, from its seed.
 pub fn expression(seed: u64) -> String {
     let mut r = Rng::new(seed);
     let nd = r.range(1, 3) as usize;
