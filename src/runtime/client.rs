@@ -1,10 +1,11 @@
 //! The client and the scheduler it runs on rank 0.
 //!
-//! `compute` and `persist` flatten the graph into a [`Plan`], send it to every worker,
-//! then stream tasks: per materialised node a cursor generates a bounded window of tasks,
-//! a task is dispatched once its inputs exist, to the worker already holding most of its
-//! input bytes, and the scheduler tells holders to send missing inputs straight to that
-//! worker. Chunks are released as soon as their last consumer has finished. Rank 0 never
+//! `compute` and `persist` flatten the graph into a [`Plan`], let the optimizer rewrite
+//! it, send it to the workers that run its tasks, then stream tasks: per materialised node
+//! a cursor generates a bounded window of the blocks the result needs, a task is
+//! dispatched once its inputs exist, to the worker the placement rule names (the one
+//! holding most of its input bytes), and the scheduler tells holders to send missing
+//! inputs straight to that worker. Chunks are released as soon as their last consumer has finished. Rank 0 never
 //! relays payloads between workers; only local (caller-held) data is sent from it and
 //! only results are gathered to it.
 
@@ -363,10 +364,10 @@ struct Scheduler<'a, 's> {
     root_dispatched: usize,
     /// Bytes of chunks the workers hold for this computation (task outputs and copies).
     held: u64,
-    /// Tasks the plan runs.
-    planned_tasks: u64,
     /// The same per worker (index = rank).
     held_by: Vec<u64>,
+    /// Tasks the plan runs.
+    planned_tasks: u64,
     /// Above this, no new input task (one without stored inputs) starts while others run.
     budget: u64,
     c: &'a Client,
