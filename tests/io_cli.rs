@@ -6,17 +6,9 @@
 
 mod common;
 
-use common::{mpirun_available, ok_json, tessera};
+use common::{cf, mpirun_available, ok_json, tessera};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn cf(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/cf")
-        .join(name)
-        .display()
-        .to_string()
-}
 
 fn scratch(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("tessera-io-{tag}-{}", std::process::id()));

@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::{mpirun_available, ok_json, tessera};
+use common::{cf, mpirun_available, ok_json, tessera};
 use serde_json::Value;
-use std::path::PathBuf;
 use tessera::optimize::fuzz;
 use tessera::Client;
 
@@ -108,14 +107,6 @@ fn dask_reshape_rechunk_and_slicing_cases() {
         cases.len(),
         failures.join("\n")
     );
-}
-
-fn cf(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/cf")
-        .join(name)
-        .display()
-        .to_string()
 }
 
 /// Runs `eval EXPR --report` (in-process with 3 workers, or under mpirun -n 4) and the

@@ -8,6 +8,15 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
 
+/// Path of a small CF test file in `tests/data/cf/`.
+pub fn cf(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/cf")
+        .join(name)
+        .display()
+        .to_string()
+}
+
 pub fn oracle_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/oracle")
 }
