@@ -63,10 +63,8 @@ enum Command {
         /// Replace an existing --to file.
         #[arg(long)]
         overwrite: bool,
-        /// Bytes of intermediate chunks a worker may hold before input tasks wait, e.g.
-        /// 512M or 4G (default: a quarter of the machine's memory shared by the workers).
-        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-        memory_per_worker: Option<u64>,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
         /// Run the plan as written: no slice pushdown, sharing, rechunk splitting, fusion or
         /// culling (for comparisons; results are the same).
         #[arg(long)]
@@ -98,9 +96,66 @@ enum Command {
     /// Instrumented checks of the transport, run by the test suite under mpirun -n 2.
     #[command(hide = true)]
     SelfTest {
-        /// Which check: `zero-copy`.
+        /// Which check: `zero-copy`, `persist`, `optimizer`, `futures`, `spill`.
         what: String,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+        /// In-process workers.
+        #[arg(long)]
+        workers: Option<usize>,
     },
+}
+
+/// Worker memory, spill and wire settings shared by the commands that run work.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RuntimeArgs {
+    /// Memory limit of each worker, e.g. 512M or 4G: above 70 % of it a worker spills its
+    /// least recently used chunks to --spill-dir (default: half the node's memory shared
+    /// by the workers on it).
+    #[arg(long, alias = "memory-per-worker", value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
+    /// Where workers spill (default $TESSERA_SPILL_DIR, else $TMPDIR, else /tmp); use a
+    /// node-local disk. Each worker's files are removed when it exits.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+    /// Compress chunks sent between workers: auto (only between nodes), on, off.
+    #[arg(long, value_name = "MODE", value_parser = parse_compression)]
+    pub compression: Option<crate::runtime::worker::Compression>,
+}
+
+impl RuntimeArgs {
+    /// Client options with these settings applied.
+    pub fn options(&self) -> anyhow::Result<ClientOptions> {
+        let mut o = ClientOptions::default();
+        if let Some(m) = self.memory_limit {
+            if m < (1 << 20) {
+                return Err(anyhow!(
+                    "--memory-limit {m} bytes is too small (at least 1M)"
+                ));
+            }
+            o.memory_per_worker = m;
+        }
+        if let Some(d) = &self.spill_dir {
+            if !d.is_dir() {
+                return Err(anyhow!("--spill-dir {}: no such directory", d.display()));
+            }
+            o.spill_dir = d.clone();
+        }
+        if let Some(c) = self.compression {
+            o.compression = c;
+        }
+        Ok(o)
+    }
+}
+
+fn parse_compression(s: &str) -> Result<crate::runtime::worker::Compression, String> {
+    use crate::runtime::worker::Compression;
+    match s {
+        "auto" => Ok(Compression::Auto),
+        "on" => Ok(Compression::On),
+        "off" => Ok(Compression::Off),
+        _ => Err(format!("'{s}' is not a compression mode (auto, on, off)")),
+    }
 }
 
 /// Entry point: returns the process exit code.
@@ -110,6 +165,12 @@ pub fn main() -> i32 {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("tessera: error: {e:#}");
+            if let Some(bt) = e.downcast_ref::<crate::Error>().and_then(|e| e.backtrace()) {
+                eprintln!("  backtrace of the failed task:");
+                for line in bt.lines() {
+                    eprintln!("    {line}");
+                }
+            }
             1
         }
     }
@@ -117,12 +178,24 @@ pub fn main() -> i32 {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.cmd {
-        Command::SelfTest { what } => match what.as_str() {
-            "zero-copy" => crate::comm::selftest::zero_copy(),
-            "persist" => persist_selftest(),
-            "optimizer" => optimizer_selftest(),
-            other => Err(anyhow!("unknown self-test '{other}'")),
-        },
+        Command::SelfTest {
+            what,
+            runtime,
+            workers,
+        } => {
+            let mut opts = runtime.options()?;
+            if let Some(w) = workers {
+                opts.workers = w.max(1);
+            }
+            match what.as_str() {
+                "zero-copy" => crate::comm::selftest::zero_copy(),
+                "persist" => persist_selftest(),
+                "optimizer" => optimizer_selftest(),
+                "futures" => futures_selftest(&opts, "futures"),
+                "spill" | "wire" => futures_selftest(&opts, &what),
+                other => Err(anyhow!("unknown self-test '{other}'")),
+            }
+        }
         Command::Explain {
             expr,
             json,
@@ -175,16 +248,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             to,
             deflate,
             overwrite,
-            memory_per_worker,
+            runtime,
             no_optimize,
         } => {
-            let mut opts = ClientOptions {
-                optimize: !no_optimize,
-                ..Default::default()
-            };
-            if let Some(m) = memory_per_worker {
-                opts.memory_per_worker = m;
-            }
+            let mut opts = runtime.options()?;
+            opts.optimize = !no_optimize;
             if let Some(w) = workers {
                 if w == 0 {
                     return Err(anyhow!("--workers must be at least 1"));
@@ -286,6 +354,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The futures scenarios (or the spill scenario) on whatever cluster this is; rank 0 prints
+/// one JSON line.
+fn futures_selftest(opts: &ClientOptions, which: &str) -> anyhow::Result<()> {
+    crate::futures::selftest::register_tasks();
+    let client = match start(opts)? {
+        Started::Client(c) => c,
+        Started::WorkerFinished => return Ok(()),
+    };
+    let out = match which {
+        "spill" => crate::futures::selftest::spill(&client, opts.memory_per_worker)?,
+        "wire" => crate::futures::selftest::wire(
+            &client,
+            opts.compression == crate::runtime::worker::Compression::On,
+        )?,
+        _ => crate::futures::selftest::run_all(&client)?,
+    };
+    say!("{out}");
+    Ok(())
 }
 
 /// `persist` on whatever cluster this is (in-process, or MPI ranks): blocks stay on the

@@ -27,13 +27,31 @@ pub enum Error {
         host: String,
         /// The error message.
         message: String,
+        /// Where a panicking task panicked (user frames first), when it could be taken.
+        backtrace: Option<String>,
     },
+    /// A future was cancelled (by `cancel`, or because an input was).
+    #[error("future {0} was cancelled")]
+    Cancelled(String),
+    /// A futures call that cannot be made (unknown function, bad argument, no cluster).
+    #[error("{0}")]
+    Future(String),
     /// Reading or writing files.
     #[error("{0}")]
     Io(String),
     /// A bug in Tessera.
     #[error("internal error (this is a bug, please report it): {0}")]
     Internal(String),
+}
+
+impl Error {
+    /// The backtrace of a failed task, if it carries one.
+    pub fn backtrace(&self) -> Option<&str> {
+        match self {
+            Error::Task { backtrace, .. } => backtrace.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Result with the crate error.

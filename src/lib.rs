@@ -12,6 +12,7 @@ pub mod cli;
 pub mod comm;
 pub mod error;
 pub mod expr;
+pub mod futures;
 pub mod io;
 pub mod labeled;
 pub mod optimize;
@@ -19,4 +20,4 @@ pub mod runtime;
 
 pub use array::graph::DArray;
 pub use error::{Error, Result};
-pub use runtime::{start, start_on, Client, ClientOptions, Started};
+pub use runtime::{start, start_on, Client, ClientOptions, RunReport, Started};

@@ -7,6 +7,7 @@
 //! [`mpi::MpiTransport`] (real MPI ranks). Everything above this module runs the same code
 //! on either.
 
+pub mod compress;
 pub mod local;
 pub mod mpi;
 pub mod payload;
@@ -130,5 +131,10 @@ pub trait Transport: Send {
     /// Host name of this endpoint, for error reports.
     fn host(&self) -> String {
         std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".to_string())
+    }
+    /// True when `other` runs on the same host as this endpoint (in-process: always).
+    fn same_host(&self, other: Rank) -> bool {
+        let _ = other;
+        true
     }
 }

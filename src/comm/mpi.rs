@@ -15,6 +15,7 @@
 //! All `unsafe` of the crate's MPI use lives in this file.
 
 use super::{CommError, CommStats, Envelope, Payload, Rank, Transport};
+use mpi::collective::CommunicatorCollectives;
 use mpi::environment::Universe;
 use mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
 use mpi::request::{Request, StaticScope};
@@ -44,6 +45,8 @@ pub struct MpiTransport {
     world: SimpleCommunicator,
     pending: RefCell<Vec<PendingSend>>,
     stats: CommStats,
+    /// A hash of each rank's host name (gathered at start), to tell same-node peers.
+    hosts: Vec<u64>,
     universe: Option<Universe>,
 }
 
@@ -91,12 +94,22 @@ impl MpiTransport {
             )));
         }
         let world = universe.world();
+        let name = mpi::environment::processor_name().unwrap_or_default();
+        let mine = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            name.hash(&mut h);
+            h.finish()
+        };
+        let mut hosts = vec![0u64; world.size() as usize];
+        world.all_gather_into(&mine, &mut hosts[..]);
         Ok(MpiTransport {
             rank: Rank(world.rank() as u32),
             size: world.size() as usize,
             world,
             pending: RefCell::new(Vec::new()),
             stats: CommStats::default(),
+            hosts,
             universe: Some(universe),
         })
     }
@@ -329,6 +342,10 @@ impl Transport for MpiTransport {
 
     fn host(&self) -> String {
         mpi::environment::processor_name().unwrap_or_else(|_| "unknown-host".into())
+    }
+
+    fn same_host(&self, other: Rank) -> bool {
+        self.hosts.get(self.rank.index()) == self.hosts.get(other.index())
     }
 }
 

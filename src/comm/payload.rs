@@ -12,8 +12,15 @@ use std::sync::OnceLock;
 
 /// Buffers smaller than this are not pooled.
 const POOL_MIN_BYTES: usize = 64 * 1024;
-/// Most bytes the pool keeps.
+/// Most bytes the pool keeps (lowered by [`limit_pool`] under a tight memory limit).
 const POOL_MAX_BYTES: usize = 512 * 1024 * 1024;
+
+static POOL_LIMIT: AtomicU64 = AtomicU64::new(POOL_MAX_BYTES as u64);
+
+/// Caps the bytes of free buffers kept for reuse (they count as the process's memory).
+pub fn limit_pool(bytes: u64) {
+    POOL_LIMIT.store(bytes.min(POOL_MAX_BYTES as u64), Ordering::Relaxed);
+}
 
 struct Pool {
     free: HashMap<usize, Vec<Vec<u64>>>,
@@ -37,6 +44,12 @@ static COPIED: AtomicU64 = AtomicU64::new(0);
 /// while chunks cross ranks.
 pub fn copied_bytes() -> u64 {
     COPIED.load(Ordering::Relaxed)
+}
+
+/// Records `n` bytes copied into a payload by code that fills buffers itself (packing
+/// several arrays into one message), so the copy counter stays complete.
+pub fn count_copied(n: u64) {
+    COPIED.fetch_add(n, Ordering::Relaxed);
 }
 
 /// A contiguous byte buffer aligned to 8 bytes.
@@ -137,7 +150,7 @@ impl Drop for Payload {
             return;
         }
         if let Ok(mut p) = pool().lock() {
-            if p.bytes + bytes <= POOL_MAX_BYTES {
+            if (p.bytes + bytes) as u64 <= POOL_LIMIT.load(Ordering::Relaxed) {
                 p.bytes += bytes;
                 let words = std::mem::take(&mut self.words);
                 p.free.entry(words.len()).or_default().push(words);

@@ -3,9 +3,15 @@
 //! in-process and MPI runs execute exactly this code.
 
 pub mod client;
+mod engine;
+pub mod failure;
+pub mod link;
 pub mod plan;
 pub mod protocol;
 pub mod report;
+mod scheduler;
+pub mod store;
+pub(crate) mod tasks;
 pub mod worker;
 
 pub use client::{start, start_on, Client, ClientOptions, Started};

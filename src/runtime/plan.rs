@@ -26,6 +26,18 @@ pub struct ChunkKey {
     pub block: u64,
 }
 
+impl ChunkKey {
+    /// The key of future `id`'s value (array computations number from 1, so computation 0
+    /// is the futures' namespace).
+    pub fn future(id: u64) -> ChunkKey {
+        ChunkKey {
+            comp: 0,
+            node: 0,
+            block: id,
+        }
+    }
+}
+
 /// One node of a plan.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanNode {

@@ -1,10 +1,74 @@
 //! Messages between the scheduler (rank 0) and workers. Control messages are small and
 //! serialized with bincode; chunk payloads never are (they travel beside a `Chunk` header).
 
+use super::failure::Failure;
 use super::plan::{ChunkKey, Plan};
-use crate::array::chunk::ChunkMeta;
+use super::store::StoreStats;
+use crate::comm::compress::Codec;
 use crate::comm::Rank;
+use crate::futures::value::{Packed, Skel};
 use serde::{Deserialize, Serialize};
+
+/// An argument of a futures task as the worker sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum WireArg {
+    /// A value carried in the command.
+    Inline(Packed),
+    /// A stored value or block (the worker waits until it is present).
+    Stored(ChunkKey),
+}
+
+/// A futures task that finished on a worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CallDone {
+    /// Future id.
+    pub id: u64,
+    /// Bytes of its result.
+    pub nbytes: u64,
+    /// Time it ran, nanoseconds.
+    pub busy_ns: u64,
+    /// The result itself when small (saves the caller a fetch).
+    pub small: Option<Packed>,
+}
+
+/// Counters a worker sends with its completions: what its tasks cost beyond their outputs.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct WorkerCounters {
+    /// Time spent running tasks since the last report, nanoseconds.
+    pub busy_ns: u64,
+    /// Bytes written to spill files since the last report.
+    pub spilled: u64,
+    /// Bytes read back from spill files since the last report.
+    pub unspilled: u64,
+    /// Peak resident memory of the worker's process so far (VmHWM), bytes.
+    pub peak_rss: u64,
+    /// Most chunk bytes the worker's store held in memory so far.
+    pub peak_store: u64,
+}
+
+/// A worker's state, as [`crate::Client::inspect_workers`] reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkerInfo {
+    /// Worker rank.
+    pub rank: u32,
+    /// Its store: entries, bytes in memory and on disk, spill totals.
+    pub store: StoreStats,
+    /// Peak resident memory of its process (VmHWM), bytes.
+    pub peak_rss: u64,
+    /// Payload bytes it sent to other ranks, before compression.
+    pub bytes_sent: u64,
+    /// The same bytes as they went on the wire (after compression).
+    pub wire_bytes_sent: u64,
+}
+
+/// How a payload was compressed on the wire.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Packing {
+    /// The codec.
+    pub codec: Codec,
+    /// Length before compression.
+    pub raw_len: u64,
+}
 
 /// A command in a batch sent to a worker.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +105,28 @@ pub enum Cmd {
         /// Node.
         node: u32,
     },
+    /// Run registered function `func` on `args`, keep the result as future `id`.
+    Call {
+        /// Future id.
+        id: u64,
+        /// Registered function name.
+        func: String,
+        /// Arguments.
+        args: Vec<WireArg>,
+    },
+    /// Drop future `id`'s call if it has not started.
+    Cancel {
+        /// Future id.
+        id: u64,
+    },
+    /// Give back up to `n` calls that have not started (work stealing); the worker answers
+    /// with [`Msg::Stolen`].
+    Steal {
+        /// Most calls to give back.
+        n: u32,
+    },
+    /// Report store counters ([`Msg::Inspected`]).
+    Inspect,
 }
 
 /// Every message header.
@@ -52,12 +138,14 @@ pub enum Msg {
     Cmds(Vec<Cmd>),
     /// Stop the worker loop.
     Shutdown,
-    /// A chunk follows as the payload.
+    /// A stored value (an array block or a future's result) follows as the payload.
     Chunk {
         /// Its key.
         key: ChunkKey,
-        /// Its dtype and shape.
-        meta: ChunkMeta,
+        /// What it is.
+        skel: Skel,
+        /// How the payload was compressed, if it was.
+        packing: Option<Packing>,
     },
     /// Tasks finished: `(node, block, nbytes)`.
     Done {
@@ -67,7 +155,32 @@ pub enum Msg {
         items: Vec<(u32, u64, u64)>,
         /// Bytes these tasks read from files.
         bytes_read: u64,
+        /// What they cost.
+        counters: WorkerCounters,
     },
+    /// Futures tasks finished.
+    Called {
+        /// The finished calls.
+        items: Vec<CallDone>,
+        /// What they cost.
+        counters: WorkerCounters,
+    },
+    /// A futures task failed.
+    CallFailed {
+        /// Future id.
+        id: u64,
+        /// What went wrong.
+        failure: Failure,
+        /// Worker host name.
+        host: String,
+    },
+    /// Calls given back after [`Cmd::Steal`].
+    Stolen {
+        /// Their future ids.
+        ids: Vec<u64>,
+    },
+    /// Answer to [`Cmd::Inspect`].
+    Inspected(WorkerInfo),
     /// A worker's loop stopped (a bug or a broken transport): the run cannot continue.
     WorkerDied {
         /// What went wrong.
@@ -84,7 +197,7 @@ pub enum Msg {
         /// Block.
         block: u64,
         /// What went wrong.
-        message: String,
+        failure: Failure,
         /// Worker host name.
         host: String,
     },
@@ -94,9 +207,13 @@ pub enum Msg {
         /// Its key (node, block).
         key: ChunkKey,
         /// Its dtype and shape.
-        meta: ChunkMeta,
+        skel: Skel,
+        /// How the payload was compressed, if it was.
+        packing: Option<Packing>,
         /// Bytes the task read from files.
         bytes_read: u64,
+        /// What the task cost.
+        counters: WorkerCounters,
     },
     /// A plan and the first commands for it, in one message.
     PlanCmds(Box<Plan>, Vec<Cmd>),
@@ -113,6 +230,10 @@ pub fn encode_plan_cmds(plan: &Plan, cmds: &[Cmd]) -> Vec<u8> {
         Shutdown,
         Chunk,
         Done,
+        Called,
+        CallFailed,
+        Stolen,
+        Inspected,
         WorkerDied,
         Failed,
         Result,

@@ -1,4 +1,7 @@
-//! The run report: what a computation did, measured (not predicted).
+//! The run report: what a computation did, measured (not predicted). The same struct
+//! holds the counters of one array computation ([`crate::Client::last_report`]) and the
+//! running totals of everything since the client started, futures included
+//! ([`crate::Client::cluster_report`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -18,9 +21,32 @@ pub struct WorkerStats {
     /// Most chunk bytes it held at once for this computation (its outputs and the copies
     /// it received), as the scheduler accounts them.
     pub peak_bytes: u64,
+    /// Seconds it spent running tasks.
+    pub busy_seconds: f64,
+    /// Bytes it wrote to spill files.
+    pub bytes_spilled: u64,
+    /// Bytes it read back from spill files.
+    pub bytes_unspilled: u64,
+    /// Most bytes its store held in memory (since the worker started).
+    pub peak_store_bytes: u64,
+    /// Peak resident memory of its process (VmHWM; in-process workers share one process).
+    pub peak_rss_bytes: u64,
+    /// Futures tasks it took from another worker's queue (work stealing).
+    pub tasks_stolen: u64,
 }
 
-/// Counters of one computation.
+impl WorkerStats {
+    /// Adds what a worker reported with its completions.
+    pub fn account(&mut self, c: &super::protocol::WorkerCounters) {
+        self.busy_seconds += c.busy_ns as f64 * 1e-9;
+        self.bytes_spilled += c.spilled;
+        self.bytes_unspilled += c.unspilled;
+        self.peak_rss_bytes = self.peak_rss_bytes.max(c.peak_rss);
+        self.peak_store_bytes = self.peak_store_bytes.max(c.peak_store);
+    }
+}
+
+/// Counters of one computation, or of a whole session.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunReport {
     /// `"in-process"` or `"mpi"`.
@@ -37,6 +63,49 @@ pub struct RunReport {
     pub bytes_gathered: u64,
     /// Bytes read from files by all workers.
     pub bytes_read: u64,
+    /// Bytes all workers wrote to spill files.
+    pub bytes_spilled: u64,
     /// Per worker.
     pub workers: Vec<WorkerStats>,
+}
+
+/// Peak resident memory of this process so far (`VmHWM`), bytes; 0 where unknown.
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+impl RunReport {
+    /// An empty report for `workers` workers (ranks 1..=workers).
+    pub fn for_workers(workers: usize) -> RunReport {
+        RunReport {
+            workers: (1..=workers)
+                .map(|r| WorkerStats {
+                    rank: r as u32,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The stats of worker rank `w` (1-based), if there is one.
+    pub fn worker(&mut self, w: usize) -> Option<&mut WorkerStats> {
+        self.workers.get_mut(w.wrapping_sub(1))
+    }
+
+    /// Adds a worker's reported counters (and its spill to the total).
+    pub fn account(&mut self, w: usize, c: &super::protocol::WorkerCounters) {
+        self.bytes_spilled += c.spilled;
+        if let Some(ws) = self.worker(w) {
+            ws.account(c);
+        }
+    }
 }

@@ -1,0 +1,390 @@
+//! The scheduler thread on rank 0: the one owner of rank 0's transport. It takes requests
+//! from callers, routes worker messages to the array computation they belong to or to the
+//! futures half, and lets both dispatch. Array computations run one at a time (each
+//! already spreads over every worker); futures tasks run beside them.
+//!
+//! When nothing happens it spins for a few microseconds (a tiny task answers that fast),
+//! then yields, then waits on the request channel in short slices between transport
+//! polls, so an idle scheduler leaves the cores to the workers.
+
+use super::link::{ExecEvent, ExecRequest, Link, Request};
+use super::protocol::WorkerInfo;
+use super::protocol::{Cmd, Msg};
+use super::report::RunReport;
+use super::scheduler::Scheduler;
+use super::tasks::Tasks;
+use crate::comm::{Envelope, Rank, Transport};
+use crate::error::{Error, Result};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Messages handled per pass before requests are looked at again.
+const MESSAGES_PER_PASS: usize = 256;
+
+type InspectReply = Sender<Vec<WorkerInfo>>;
+
+struct Active {
+    s: Scheduler,
+    events: Sender<ExecEvent>,
+}
+
+struct Engine {
+    t: Box<dyn Transport>,
+    link: Arc<Link>,
+    nw: usize,
+    active: Option<Active>,
+    queue: VecDeque<ExecRequest>,
+    tasks: Tasks,
+    /// Array computations' counters, summed.
+    totals: RunReport,
+    inspect: Option<(InspectReply, Vec<WorkerInfo>)>,
+    /// Set when a worker died or the transport broke: later work fails at once.
+    dead: Option<Error>,
+}
+
+/// Runs the scheduler until a `Shutdown` request, then stops the workers and hands the
+/// transport back (MPI must be finalised on the thread that initialised it).
+pub(crate) fn serve(
+    t: Box<dyn Transport>,
+    requests: Receiver<Request>,
+    link: Arc<Link>,
+) -> Box<dyn Transport> {
+    let nw = t.size() - 1;
+    let mut e = Engine {
+        tasks: Tasks::new(link.clone(), nw),
+        totals: RunReport::for_workers(nw),
+        t,
+        link,
+        nw,
+        active: None,
+        queue: VecDeque::new(),
+        inspect: None,
+        dead: None,
+    };
+    let mut idle_since: Option<Instant> = None;
+    loop {
+        let mut progressed = false;
+        while let Ok(r) = requests.try_recv() {
+            progressed = true;
+            if !e.request(r) {
+                return e.shutdown();
+            }
+        }
+        for _ in 0..MESSAGES_PER_PASS {
+            match e.t.try_recv() {
+                Ok(Some(env)) => {
+                    progressed = true;
+                    e.message(env);
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    e.broken(Error::Comm(err));
+                    break;
+                }
+            }
+        }
+        e.advance();
+        if progressed {
+            idle_since = None;
+            continue;
+        }
+        let idle = idle_since.get_or_insert_with(Instant::now).elapsed();
+        if idle < Duration::from_micros(50) {
+            std::hint::spin_loop();
+        } else if idle < Duration::from_millis(2) {
+            std::thread::yield_now();
+        } else {
+            let slice = if idle < Duration::from_millis(100) {
+                Duration::from_micros(50)
+            } else {
+                Duration::from_millis(1)
+            };
+            match requests.recv_timeout(slice) {
+                Ok(r) => {
+                    idle_since = None;
+                    if !e.request(r) {
+                        return e.shutdown();
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return e.shutdown(),
+            }
+        }
+    }
+}
+
+impl Engine {
+    /// Handles a request; false on shutdown.
+    fn request(&mut self, r: Request) -> bool {
+        match r {
+            Request::Shutdown => return false,
+            Request::Execute(x) => match &self.dead {
+                Some(err) => {
+                    let _ = x.events.send(ExecEvent::Done(Err(clone_error(err))));
+                }
+                None => self.queue.push_back(x),
+            },
+            Request::Consumed { comp, n } => {
+                if let Some(a) = self.active.as_mut().filter(|a| a.s.plan.comp == comp) {
+                    a.s.consumed += n;
+                }
+            }
+            Request::Abort { comp } => {
+                self.queue.retain(|x| x.plan.comp != comp);
+                if self.active.as_ref().is_some_and(|a| a.s.plan.comp == comp) {
+                    self.finish_active(Err(Error::Internal("aborted by the caller".into())));
+                }
+            }
+            Request::DropNode(k) => {
+                let _ = self.broadcast(&Msg::Cmds(vec![Cmd::DropNode {
+                    comp: k.comp,
+                    node: k.node,
+                }]));
+            }
+            Request::Submit(spec) => self.tasks.submit(*spec),
+            Request::Scatter { id, value, worker } => self.tasks.scatter(id, value, worker),
+            Request::Fetch(id) => self.tasks.fetch(id),
+            Request::Release(id) => self.tasks.release(id),
+            Request::Cancel(id) => self.tasks.cancel(id),
+            Request::Inspect(reply) => {
+                if self.broadcast(&Msg::Cmds(vec![Cmd::Inspect])).is_ok() {
+                    self.inspect = Some((reply, Vec::new()));
+                }
+            }
+            Request::Report(reply) => {
+                let _ = reply.send(self.cluster_report());
+            }
+            Request::Spec(id, reply) => {
+                let _ = reply.send(self.tasks.spec_of(id));
+            }
+            Request::FetchStored { key, holder, slot } => {
+                self.tasks.fetch_stored(key, holder, slot)
+            }
+        }
+        true
+    }
+
+    fn cluster_report(&self) -> RunReport {
+        let mut r = self.totals.clone();
+        let f = &self.tasks.report;
+        r.tasks += f.tasks;
+        r.bytes_moved += f.bytes_moved;
+        r.bytes_scattered += f.bytes_scattered;
+        r.bytes_gathered += f.bytes_gathered;
+        r.bytes_spilled += f.bytes_spilled;
+        for (a, b) in r.workers.iter_mut().zip(&f.workers) {
+            a.tasks += b.tasks;
+            a.bytes_sent += b.bytes_sent;
+            a.bytes_received += b.bytes_received;
+            a.busy_seconds += b.busy_seconds;
+            a.bytes_spilled += b.bytes_spilled;
+            a.bytes_unspilled += b.bytes_unspilled;
+            a.tasks_stolen += b.tasks_stolen;
+            a.peak_rss_bytes = a.peak_rss_bytes.max(b.peak_rss_bytes);
+            a.peak_store_bytes = a.peak_store_bytes.max(b.peak_store_bytes);
+        }
+        r.transport = self.t.kind().to_string();
+        r
+    }
+
+    fn broadcast(&self, msg: &Msg) -> Result<()> {
+        let bytes = msg.encode();
+        for w in 1..=self.nw {
+            self.t.send(Rank(w as u32), bytes.clone(), None)?;
+        }
+        Ok(())
+    }
+
+    fn message(&mut self, env: Envelope) {
+        let msg = match Msg::decode(&env.header) {
+            Ok(m) => m,
+            Err(e) => {
+                self.broken(Error::Internal(e));
+                return;
+            }
+        };
+        let from = env.from;
+        let comp = match &msg {
+            Msg::Done { comp, .. } | Msg::Failed { comp, .. } => Some(*comp),
+            Msg::Result { key, .. } => Some(key.comp),
+            Msg::Chunk { key, .. } if key.comp != 0 && !self.tasks.wants_stored(key) => {
+                Some(key.comp)
+            }
+            _ => None,
+        };
+        match msg {
+            Msg::WorkerDied { message, host } => {
+                let err = Error::Task {
+                    task: "worker loop".into(),
+                    rank: from.0,
+                    host: host.clone(),
+                    message: message.clone(),
+                    backtrace: None,
+                };
+                self.tasks.fail_all(&message, from.0, &host);
+                self.broken(err);
+            }
+            Msg::Inspected(info) => {
+                if let Some((reply, got)) = self.inspect.as_mut() {
+                    got.push(info);
+                    if got.len() == self.nw {
+                        got.sort_by_key(|g| g.rank);
+                        let _ = reply.send(std::mem::take(got));
+                        self.inspect = None;
+                    }
+                }
+            }
+            msg => match comp {
+                Some(_) => {
+                    // An array computation's message (a stale one from a computation that
+                    // already ended is dropped).
+                    if let Some(a) = self.active.as_mut() {
+                        let is_root_gather = matches!(msg, Msg::Chunk { .. }) && a.s.plan.gather;
+                        if comp == Some(a.s.plan.comp) || is_root_gather {
+                            if let Err(err) = a.s.handle(from, msg, env.payload) {
+                                self.finish_active(Err(err));
+                            }
+                        }
+                    }
+                }
+                None => {
+                    if let Err(err) = self.tasks.handle(from, msg, env.payload) {
+                        self.broken(err);
+                    }
+                }
+            },
+        }
+    }
+
+    /// Starts queued computations, lets the active one and the futures dispatch.
+    fn advance(&mut self) {
+        if self.active.is_none() {
+            if let Some(x) = self.queue.pop_front() {
+                let mut s = Scheduler::new(
+                    x.plan,
+                    self.nw,
+                    x.memory_per_worker,
+                    x.stream,
+                    x.events.clone(),
+                );
+                let started = s.start();
+                self.active = Some(Active {
+                    s,
+                    events: x.events,
+                });
+                if let Err(err) = started {
+                    self.finish_active(Err(err));
+                }
+            }
+        }
+        if let Some(a) = self.active.as_mut() {
+            match a.s.step(&*self.t) {
+                Ok(true) => self.finish_active(Ok(())),
+                Ok(false) => {}
+                Err(err) => self.finish_active(Err(err)),
+            }
+        }
+        if let Err(err) = self.tasks.step(&*self.t) {
+            self.broken(err);
+        }
+    }
+
+    /// Ends the active computation: every worker that had its plan forgets it (keeping a
+    /// persisted result), and the caller gets the outcome.
+    fn finish_active(&mut self, outcome: Result<()>) {
+        let Some(mut a) = self.active.take() else {
+            return;
+        };
+        let comp = a.s.plan.comp;
+        let keep = if outcome.is_ok() && !a.s.plan.gather {
+            vec![a.s.plan.root as u32]
+        } else {
+            vec![]
+        };
+        let end = Msg::Cmds(vec![Cmd::EndComp { comp, keep }]).encode();
+        for w in a.s.plan_holders() {
+            let _ = self.t.send(Rank(w as u32), end.clone(), None);
+        }
+        let event = match outcome {
+            Ok(()) => {
+                let o = a.s.finish(self.t.kind());
+                self.merge(&o.report);
+                ExecEvent::Done(Ok(Box::new(o)))
+            }
+            Err(e) => ExecEvent::Done(Err(e)),
+        };
+        let _ = a.events.send(event);
+    }
+
+    fn merge(&mut self, r: &RunReport) {
+        let t = &mut self.totals;
+        t.tasks += r.tasks;
+        t.bytes_moved += r.bytes_moved;
+        t.bytes_scattered += r.bytes_scattered;
+        t.bytes_gathered += r.bytes_gathered;
+        t.bytes_read += r.bytes_read;
+        t.bytes_spilled += r.bytes_spilled;
+        t.wall_seconds += r.wall_seconds;
+        for (a, b) in t.workers.iter_mut().zip(&r.workers) {
+            a.tasks += b.tasks;
+            a.bytes_sent += b.bytes_sent;
+            a.bytes_received += b.bytes_received;
+            a.bytes_read += b.bytes_read;
+            a.busy_seconds += b.busy_seconds;
+            a.bytes_spilled += b.bytes_spilled;
+            a.bytes_unspilled += b.bytes_unspilled;
+            a.peak_bytes = a.peak_bytes.max(b.peak_bytes);
+            a.peak_rss_bytes = a.peak_rss_bytes.max(b.peak_rss_bytes);
+            a.peak_store_bytes = a.peak_store_bytes.max(b.peak_store_bytes);
+        }
+    }
+
+    /// A worker died or the transport broke: fail everything now and later.
+    fn broken(&mut self, err: Error) {
+        let text = err.to_string();
+        if self.active.is_some() {
+            self.finish_active(Err(clone_error(&err)));
+        }
+        for x in self.queue.drain(..) {
+            let _ = x.events.send(ExecEvent::Done(Err(clone_error(&err))));
+        }
+        self.link.fail_all(&text);
+        self.dead = Some(err);
+    }
+
+    fn shutdown(mut self) -> Box<dyn Transport> {
+        let stop = Error::Future("the client was shut down".into());
+        if self.active.is_some() {
+            self.finish_active(Err(clone_error(&stop)));
+        }
+        for x in self.queue.drain(..) {
+            let _ = x.events.send(ExecEvent::Done(Err(clone_error(&stop))));
+        }
+        self.link.fail_all("the client was shut down");
+        let _ = self.broadcast(&Msg::Shutdown);
+        self.t
+    }
+}
+
+/// Errors are not `Clone` (some wrap IO errors); this keeps what a caller reads.
+fn clone_error(e: &Error) -> Error {
+    match e {
+        Error::Task {
+            task,
+            rank,
+            host,
+            message,
+            backtrace,
+        } => Error::Task {
+            task: task.clone(),
+            rank: *rank,
+            host: host.clone(),
+            message: message.clone(),
+            backtrace: backtrace.clone(),
+        },
+        Error::Cancelled(k) => Error::Cancelled(k.clone()),
+        other => Error::Future(other.to_string()),
+    }
+}
