@@ -132,14 +132,6 @@ impl Iterator for &AsCompleted {
     }
 }
 
-impl Iterator for AsCompleted {
-    type Item = Future;
-
-    fn next(&mut self) -> Option<Future> {
-        self.next_finished()
-    }
-}
-
 impl Stream for AsCompleted {
     type Item = Future;
 

@@ -552,16 +552,18 @@ pub fn wire(c: &Client, compressing: bool) -> Check {
     let mut out = serde_json::Map::new();
     for (name, data) in [("compressible", smooth), ("incompressible", noise)] {
         let a = Value::Array(Chunk::from_slice(DType::F64, &[n], &data));
-        let zeros = Value::Array(Chunk::from_slice(DType::F64, &[n], &vec![0.0f64; n]));
+        let twice: Vec<f64> = data.iter().map(|x| x + x).collect();
+        let want = Value::Array(Chunk::from_slice(DType::F64, &[n], &twice));
         let before: (u64, u64) = sent(c)?;
-        let placed = c.scatter_to(vec![(a.clone(), 1), (zeros, 2)])?;
-        // Equal sizes: the task runs on the less loaded holder, so one array crosses.
+        // The same data on two workers: the task runs on one, the other copy crosses, and
+        // the result comes to rank 0.
+        let placed = c.scatter_to(vec![(a.clone(), 1), (a, 2)])?;
         let f = c.submit(
             "st-add-arrays",
             vec![Arg::from(&placed[0]), Arg::from(&placed[1])],
         )?;
         let got = f.result()?;
-        ensure(got == a, || format!("{name}: the sum came back different"))?;
+        ensure(got == want, || format!("{name}: the sum came back different"))?;
         let after = sent(c)?;
         let (raw, wire) = (after.0 - before.0, after.1 - before.1);
         if compressing && name == "compressible" {
