@@ -30,7 +30,10 @@ fn scenarios_under_mpirun() {
     let out = ok_json(&tessera(Some(4), &["self-test", "futures"]));
     assert_eq!(out["transport"], "mpi");
     assert_eq!(out["workers"], 3);
-    assert_eq!(out["as_completed_adaptive"]["tasks"], out["as_completed_adaptive"]["yielded"]);
+    assert_eq!(
+        out["as_completed_adaptive"]["tasks"],
+        out["as_completed_adaptive"]["yielded"]
+    );
 }
 
 /// The futures work with a real async executor and `StreamExt`.
@@ -63,7 +66,9 @@ fn bad_calls_are_refused() {
     register("t-id", |a| Ok(a[0].clone()));
     let other = Client::local(1).expect("client");
     let f = other.submit("t-id", tessera::args![1]).expect("submit");
-    let e = c.submit("t-id", tessera::args![&f]).expect_err("foreign future");
+    let e = c
+        .submit("t-id", tessera::args![&f])
+        .expect_err("foreign future");
     assert!(e.to_string().contains("another client"), "{e}");
     let a = tessera::expr::eval::into_array(
         tessera::expr::eval::evaluate("ones(10, chunks=5)", &Default::default()).expect("expr"),
@@ -90,7 +95,10 @@ fn check_spill(out: &Json, dir: &std::path::Path, per_worker_rss: bool) {
     for w in workers {
         let store = w["peak_store"].as_u64().expect("peak store");
         let block = out["block_bytes"].as_u64().expect("block");
-        assert!(store <= limit + 2 * block, "a store held {store} bytes over a {limit} limit: {out}");
+        assert!(
+            store <= limit + 2 * block,
+            "a store held {store} bytes over a {limit} limit: {out}"
+        );
         let rss = w["peak_rss"].as_u64().expect("rss");
         // MPI workers are processes of their own; in-process all share one.
         let bound = if per_worker_rss {
@@ -98,7 +106,10 @@ fn check_spill(out: &Json, dir: &std::path::Path, per_worker_rss: bool) {
         } else {
             workers.len() as u64 * limit + (128 << 20)
         };
-        assert!(rss < bound, "peak RSS {rss} over {bound} with {data} bytes of data: {out}");
+        assert!(
+            rss < bound,
+            "peak RSS {rss} over {bound} with {data} bytes of data: {out}"
+        );
     }
     let left: Vec<_> = std::fs::read_dir(dir).expect("dir").collect();
     assert!(left.is_empty(), "spill files left behind: {left:?}");
@@ -110,7 +121,16 @@ fn spill_in_process_under_a_tight_limit() {
     let d = dir.display().to_string();
     let out = ok_json(&tessera(
         None,
-        &["self-test", "spill", "--workers", "2", "--memory-limit", "32M", "--spill-dir", &d],
+        &[
+            "self-test",
+            "spill",
+            "--workers",
+            "2",
+            "--memory-limit",
+            "32M",
+            "--spill-dir",
+            &d,
+        ],
     ));
     check_spill(&out, &dir, false);
     let _ = std::fs::remove_dir_all(&dir);
@@ -126,7 +146,14 @@ fn spill_under_mpirun_under_a_tight_limit() {
     let d = dir.display().to_string();
     let out = ok_json(&tessera(
         Some(4),
-        &["self-test", "spill", "--memory-limit", "32M", "--spill-dir", &d],
+        &[
+            "self-test",
+            "spill",
+            "--memory-limit",
+            "32M",
+            "--spill-dir",
+            &d,
+        ],
     ));
     check_spill(&out, &dir, true);
     let _ = std::fs::remove_dir_all(&dir);
@@ -154,7 +181,12 @@ fn spill_files_are_removed_after_a_failure() {
         )
         .expect("array");
         let p = c.persist(&a).expect("persist");
-        let spilled: u64 = c.inspect_workers().expect("inspect").iter().map(|w| w.store.bytes_on_disk).sum();
+        let spilled: u64 = c
+            .inspect_workers()
+            .expect("inspect")
+            .iter()
+            .map(|w| w.store.bytes_on_disk)
+            .sum();
         assert!(spilled > 0, "nothing spilled");
         let f = c.submit("st-fragile", tessera::args![7]).expect("submit");
         let e = f.result().expect_err("fails");
@@ -177,7 +209,10 @@ fn compression_on_and_off() {
             &["self-test", "wire", "--workers", "2", "--compression", mode],
         )));
         if mpirun_available() {
-            runs.push(ok_json(&tessera(Some(3), &["self-test", "wire", "--compression", mode])));
+            runs.push(ok_json(&tessera(
+                Some(3),
+                &["self-test", "wire", "--compression", mode],
+            )));
         }
     }
     for r in &runs {
@@ -185,11 +220,37 @@ fn compression_on_and_off() {
         assert_eq!(inc["raw_bytes"], inc["wire_bytes"], "{r}");
     }
     let on = &runs[0]["compressible"];
-    assert!(on["wire_bytes"].as_u64() < Some(on["raw_bytes"].as_u64().unwrap_or(0) / 10), "{on}");
+    assert!(
+        on["wire_bytes"].as_u64() < Some(on["raw_bytes"].as_u64().unwrap_or(0) / 10),
+        "{on}"
+    );
     // The same eval gives the same numbers either way (a rechunk moves every block).
-    let expr = "(arange(200000, chunks=7000).reshape((400, 500)).rechunk((500, 13)) % 7).sum(axis=0)";
-    let a = ok_json(&tessera(None, &["eval", "--json", "--workers", "3", "--compression", "on", expr]));
-    let b = ok_json(&tessera(None, &["eval", "--json", "--workers", "3", "--compression", "off", expr]));
+    let expr =
+        "(arange(200000, chunks=7000).reshape((400, 500)).rechunk((500, 13)) % 7).sum(axis=0)";
+    let a = ok_json(&tessera(
+        None,
+        &[
+            "eval",
+            "--json",
+            "--workers",
+            "3",
+            "--compression",
+            "on",
+            expr,
+        ],
+    ));
+    let b = ok_json(&tessera(
+        None,
+        &[
+            "eval",
+            "--json",
+            "--workers",
+            "3",
+            "--compression",
+            "off",
+            expr,
+        ],
+    ));
     assert_eq!(a["data"], b["data"]);
 }
 

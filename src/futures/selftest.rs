@@ -563,7 +563,9 @@ pub fn wire(c: &Client, compressing: bool) -> Check {
             vec![Arg::from(&placed[0]), Arg::from(&placed[1])],
         )?;
         let got = f.result()?;
-        ensure(got == want, || format!("{name}: the sum came back different"))?;
+        ensure(got == want, || {
+            format!("{name}: the sum came back different")
+        })?;
         let after = sent(c)?;
         let (raw, wire) = (after.0 - before.0, after.1 - before.1);
         if compressing && name == "compressible" {

@@ -3,8 +3,8 @@
 //! thread ([`super::engine`]), which owns rank 0's transport. In-process, the client also
 //! owns the worker threads; under MPI every other rank serves as a worker.
 
-use super::engine;
-use super::link::{ExecEvent, ExecOutcome, ExecRequest, Link, Request};
+use super::engine::Driver;
+use super::link::{idle_pause, ExecEvent, ExecOutcome, ExecRequest, Link, Request, DRIVE_FOR};
 use super::plan::Plan;
 use super::protocol::WorkerInfo;
 use super::report::RunReport;
@@ -130,7 +130,8 @@ fn default_memory_per_worker() -> u64 {
 /// The caller's handle on a running cluster (in-process threads or MPI ranks).
 pub struct Client {
     pub(crate) link: Arc<Link>,
-    engine: Option<JoinHandle<Box<dyn Transport>>>,
+    driver: Arc<Driver>,
+    engine: Option<JoinHandle<()>>,
     threads: Vec<JoinHandle<()>>,
     _mpi: Option<MpiTransport>,
     kind: &'static str,
@@ -216,13 +217,16 @@ impl Client {
         let (tx, rx) = unbounded();
         let kind = t.kind();
         let link = Arc::new(Link::new(tx, t.size() - 1));
-        let l = link.clone();
+        let driver = Arc::new(Driver::new(t, rx, link.clone()));
+        link.set_driver(&driver);
+        let d = driver.clone();
         let engine = std::thread::Builder::new()
             .name("tessera-scheduler".into())
-            .spawn(move || engine::serve(t, rx, l))
+            .spawn(move || d.background())
             .map_err(|e| Error::Internal(format!("cannot start the scheduler thread: {e}")))?;
         Ok(Client {
             link,
+            driver,
             engine: Some(engine),
             threads,
             _mpi: None,
@@ -336,7 +340,7 @@ impl Client {
             events: tx,
         }))?;
         loop {
-            match recv_soon(&rx)? {
+            match self.next_event(&rx)? {
                 ExecEvent::Block(offset, c) => {
                     if let Some(s) = sink.as_mut() {
                         if let Err(e) = s(&offset, c) {
@@ -358,26 +362,38 @@ impl Client {
     }
 }
 
-/// The next event: spins briefly (a tiny computation answers within microseconds), then
-/// blocks.
-fn recv_soon<T>(rx: &Receiver<T>) -> Result<T> {
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_micros(50) {
-        match rx.try_recv() {
-            Ok(v) => return Ok(v),
-            Err(TryRecvError::Empty) => std::hint::spin_loop(),
-            Err(TryRecvError::Disconnected) => break,
+impl Client {
+    /// The next event of a computation: drives the scheduler for a while (a tiny
+    /// computation answers within microseconds), then blocks while the background thread
+    /// drives.
+    fn next_event<T>(&self, rx: &Receiver<T>) -> Result<T> {
+        {
+            let _driving = self.driver.driving();
+            let start = Instant::now();
+            while start.elapsed() < DRIVE_FOR && !self.driver.stopped() {
+                match rx.try_recv() {
+                    Ok(v) => return Ok(v),
+                    Err(TryRecvError::Disconnected) => break,
+                    Err(TryRecvError::Empty) => {}
+                }
+                if self.driver.pump() != Some(true) {
+                    idle_pause(start);
+                }
+            }
         }
+        rx.recv()
+            .map_err(|_| Error::Future("the scheduler has stopped".into()))
     }
-    rx.recv()
-        .map_err(|_| Error::Future("the scheduler has stopped".into()))
 }
 
 impl Drop for Client {
     fn drop(&mut self) {
         let _ = self.link.request(Request::Shutdown);
+        if let Some(h) = self.engine.take() {
+            let _ = h.join();
+        }
         // The transport comes back so that MPI is finalised on this thread.
-        let transport = self.engine.take().and_then(|h| h.join().ok());
+        let transport = self.driver.take_transport();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }

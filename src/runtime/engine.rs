@@ -1,11 +1,15 @@
-//! The scheduler thread on rank 0: the one owner of rank 0's transport. It takes requests
-//! from callers, routes worker messages to the array computation they belong to or to the
+//! The scheduler on rank 0: the one owner of rank 0's transport. It takes requests from
+//! callers, routes worker messages to the array computation they belong to or to the
 //! futures half, and lets both dispatch. Array computations run one at a time (each
 //! already spreads over every worker); futures tasks run beside them.
 //!
-//! When nothing happens it spins for a few microseconds (a tiny task answers that fast),
-//! then yields, then waits on the request channel in short slices between transport
-//! polls, so an idle scheduler leaves the cores to the workers.
+//! Who drives it: a caller waiting for an answer drives the scheduler itself for the first
+//! couple of milliseconds (so a tiny task's round trip costs no thread hand-over: caller →
+//! worker → caller), and a background thread drives it whenever no caller does (async
+//! waiters, long computations, work submitted without waiting). The engine sits behind a
+//! mutex; only its holder touches the transport. When idle, the background thread spins
+//! for a few microseconds, then yields, then waits on the request channel in short slices
+//! between transport polls, so an idle scheduler leaves the cores to the workers.
 
 use super::link::{ExecEvent, ExecRequest, Link, Request};
 use super::protocol::WorkerInfo;
@@ -17,7 +21,8 @@ use crate::comm::{Envelope, Rank, Transport};
 use crate::error::{Error, Result};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Messages handled per pass before requests are looked at again.
@@ -44,32 +49,90 @@ struct Engine {
     dead: Option<Error>,
 }
 
-/// Runs the scheduler until a `Shutdown` request, then stops the workers and hands the
-/// transport back (MPI must be finalised on the thread that initialised it).
-pub(crate) fn serve(
-    t: Box<dyn Transport>,
+/// The engine and who may drive it.
+pub(crate) struct Driver {
+    engine: Mutex<Option<Engine>>,
     requests: Receiver<Request>,
-    link: Arc<Link>,
-) -> Box<dyn Transport> {
-    let nw = t.size() - 1;
-    let mut e = Engine {
-        tasks: Tasks::new(link.clone(), nw),
-        totals: RunReport::for_workers(nw),
-        t,
-        link,
-        nw,
-        active: None,
-        queue: VecDeque::new(),
-        inspect: None,
-        dead: None,
-    };
-    let mut idle_since: Option<Instant> = None;
-    loop {
+    /// Callers driving the engine right now (the background thread stands back).
+    callers: AtomicUsize,
+    /// Set once the engine has shut down.
+    stopped: AtomicBool,
+    /// The transport, handed back at shutdown.
+    returned: Mutex<Option<Box<dyn Transport>>>,
+    /// When a caller last stopped driving (microseconds since `epoch`): the background
+    /// thread waits a little longer before it takes over, so a caller looping over
+    /// round trips does not compete with it for a core.
+    last_driven: AtomicU64,
+    epoch: Instant,
+}
+
+/// How long after a caller stopped driving the background thread takes over.
+const TAKE_OVER_AFTER_US: u64 = 1000;
+
+/// Marks a caller as driving the engine while it lives.
+pub(crate) struct Driving<'d>(&'d Driver);
+
+impl Drop for Driving<'_> {
+    fn drop(&mut self) {
+        self.0.last_driven.store(self.0.now_us(), Ordering::SeqCst);
+        self.0.callers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Driver {
+    pub(crate) fn new(
+        t: Box<dyn Transport>,
+        requests: Receiver<Request>,
+        link: Arc<Link>,
+    ) -> Driver {
+        let nw = t.size() - 1;
+        Driver {
+            engine: Mutex::new(Some(Engine {
+                tasks: Tasks::new(link.clone(), nw),
+                totals: RunReport::for_workers(nw),
+                t,
+                link,
+                nw,
+                active: None,
+                queue: VecDeque::new(),
+                inspect: None,
+                dead: None,
+            })),
+            requests,
+            callers: AtomicUsize::new(0),
+            stopped: AtomicBool::new(false),
+            returned: Mutex::new(None),
+            last_driven: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
+    }
+
+    /// True once the engine has shut down.
+    pub(crate) fn stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Registers the calling thread as a driver until the guard drops.
+    pub(crate) fn driving(&self) -> Driving<'_> {
+        self.callers.fetch_add(1, Ordering::SeqCst);
+        Driving(self)
+    }
+
+    /// One pass over requests, messages and dispatch, unless someone else is driving.
+    /// `Some(true)` when something happened.
+    pub(crate) fn pump(&self) -> Option<bool> {
+        let mut guard = self.engine.try_lock().ok()?;
+        let e = guard.as_mut()?;
         let mut progressed = false;
-        while let Ok(r) = requests.try_recv() {
+        while let Ok(r) = self.requests.try_recv() {
             progressed = true;
             if !e.request(r) {
-                return e.shutdown();
+                self.stop(&mut guard);
+                return Some(true);
             }
         }
         for _ in 0..MESSAGES_PER_PASS {
@@ -86,30 +149,76 @@ pub(crate) fn serve(
             }
         }
         e.advance();
-        if progressed {
-            idle_since = None;
-            continue;
+        Some(progressed)
+    }
+
+    fn stop(&self, guard: &mut std::sync::MutexGuard<'_, Option<Engine>>) {
+        if let Some(e) = guard.take() {
+            let t = e.shutdown();
+            if let Ok(mut r) = self.returned.lock() {
+                *r = Some(t);
+            }
         }
-        let idle = idle_since.get_or_insert_with(Instant::now).elapsed();
-        if idle < Duration::from_micros(50) {
-            std::hint::spin_loop();
-        } else if idle < Duration::from_millis(2) {
-            std::thread::yield_now();
-        } else {
-            let slice = if idle < Duration::from_millis(100) {
-                Duration::from_micros(50)
+        self.stopped.store(true, Ordering::SeqCst);
+    }
+
+    /// Handles one request that arrived while the engine was idle.
+    fn handle_now(&self, r: Request) {
+        let Ok(mut guard) = self.engine.lock() else {
+            return;
+        };
+        if let Some(e) = guard.as_mut() {
+            if !e.request(r) {
+                self.stop(&mut guard);
+            }
+        }
+    }
+
+    /// The transport, once the engine has shut down.
+    pub(crate) fn take_transport(&self) -> Option<Box<dyn Transport>> {
+        self.returned.lock().ok().and_then(|mut r| r.take())
+    }
+
+    /// The background thread: drives the engine whenever no caller does, until shutdown.
+    pub(crate) fn background(&self) {
+        let mut idle_since: Option<Instant> = None;
+        while !self.stopped() {
+            let since = self
+                .now_us()
+                .saturating_sub(self.last_driven.load(Ordering::SeqCst));
+            if self.callers.load(Ordering::SeqCst) > 0 || since < TAKE_OVER_AFTER_US {
+                let wait = TAKE_OVER_AFTER_US.saturating_sub(since).clamp(50, 500);
+                std::thread::sleep(Duration::from_micros(wait));
+                idle_since = None;
+                continue;
+            }
+            if self.pump() == Some(true) {
+                idle_since = None;
+                continue;
+            }
+            let idle = idle_since.get_or_insert_with(Instant::now).elapsed();
+            if idle < Duration::from_micros(50) {
+                std::hint::spin_loop();
+            } else if idle < Duration::from_millis(2) {
+                std::thread::yield_now();
             } else {
-                Duration::from_millis(1)
-            };
-            match requests.recv_timeout(slice) {
-                Ok(r) => {
-                    idle_since = None;
-                    if !e.request(r) {
-                        return e.shutdown();
+                let slice = if idle < Duration::from_millis(100) {
+                    Duration::from_micros(50)
+                } else {
+                    Duration::from_millis(1)
+                };
+                match self.requests.recv_timeout(slice) {
+                    Ok(r) => {
+                        idle_since = None;
+                        self.handle_now(r);
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => {
+                        if let Ok(mut g) = self.engine.lock() {
+                            self.stop(&mut g);
+                        }
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return e.shutdown(),
             }
         }
     }

@@ -6,6 +6,7 @@
 //! The scheduler thread owns the transport (an MPI communicator may be driven by one thread
 //! only); callers never touch it, so any number of caller threads can submit work.
 
+use super::engine::Driver;
 use super::plan::{ChunkKey, Plan};
 use super::protocol::WorkerInfo;
 use super::report::RunReport;
@@ -18,7 +19,7 @@ use crate::futures::value::{Packed, Value};
 use crossbeam_channel::Sender;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -176,9 +177,15 @@ pub(crate) struct Slot {
     pub listeners: Vec<Arc<dyn Listener>>,
 }
 
-/// The shared state between callers and the scheduler thread.
+/// How long a waiting caller drives the scheduler itself before it sleeps and leaves that
+/// to the background thread.
+pub(crate) const DRIVE_FOR: Duration = Duration::from_millis(2);
+
+/// The shared state between callers and the scheduler.
 pub(crate) struct Link {
     tx: Sender<Request>,
+    /// The scheduler, for callers that drive it while they wait.
+    driver: OnceLock<Weak<Driver>>,
     table: Mutex<HashMap<u64, Slot>>,
     cond: Condvar,
     next_id: AtomicU64,
@@ -190,11 +197,22 @@ impl Link {
     pub fn new(tx: Sender<Request>, workers: usize) -> Link {
         Link {
             tx,
+            driver: OnceLock::new(),
             table: Mutex::new(HashMap::new()),
             cond: Condvar::new(),
             next_id: AtomicU64::new(1),
             workers,
         }
+    }
+
+    /// Connects the scheduler (once, at start).
+    pub fn set_driver(&self, d: &Arc<Driver>) {
+        let _ = self.driver.set(Arc::downgrade(d));
+    }
+
+    /// The scheduler, while it exists.
+    pub fn driver(&self) -> Option<Arc<Driver>> {
+        self.driver.get().and_then(Weak::upgrade)
     }
 
     /// A sender of requests (for handles that outlive a borrow of the link).
@@ -256,18 +274,21 @@ impl Link {
         self.cond.notify_all();
     }
 
-    /// Waits until `check` returns something: spins briefly (a tiny task answers within
-    /// microseconds), then sleeps on the condition variable.
+    /// Waits until `check` returns something: drives the scheduler for a while (a tiny
+    /// task answers within microseconds), then sleeps on the condition variable while the
+    /// background thread drives.
     pub fn wait_for<T>(&self, mut check: impl FnMut(&mut HashMap<u64, Slot>) -> Option<T>) -> T {
-        let start = Instant::now();
-        loop {
-            if let Some(v) = check(&mut self.lock()) {
-                return v;
+        if let Some(d) = self.driver() {
+            let _driving = d.driving();
+            let start = Instant::now();
+            while start.elapsed() < DRIVE_FOR && !d.stopped() {
+                if let Some(v) = check(&mut self.lock()) {
+                    return v;
+                }
+                if d.pump() != Some(true) {
+                    idle_pause(start);
+                }
             }
-            if start.elapsed() > Duration::from_micros(50) {
-                break;
-            }
-            std::hint::spin_loop();
         }
         let mut t = self.lock();
         loop {
@@ -304,5 +325,14 @@ impl Link {
         t = self.lock();
         drop(t);
         self.cond.notify_all();
+    }
+}
+
+/// A pause while driving found nothing to do: spin at first, then yield the core.
+pub(crate) fn idle_pause(since: Instant) {
+    if since.elapsed() < Duration::from_micros(50) {
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
     }
 }
