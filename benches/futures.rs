@@ -15,6 +15,7 @@ use std::time::Instant;
 use tessera::array::chunk::Chunk;
 use tessera::array::dtype::DType;
 use tessera::comm::mpi::{launched_under_mpi, MpiTransport};
+use tessera::futures::selftest::bytes_sent;
 use tessera::futures::{register, Arg, Value};
 use tessera::runtime::worker::Compression;
 use tessera::{start_on, Client, ClientOptions, Started};
@@ -166,7 +167,7 @@ fn wire(c: &Client, mode: Compression, r: Reference) {
         let a = Value::Array(Chunk::from_slice(DType::F64, &[n], &data));
         let placed = c.scatter_to(vec![(a.clone(), 1), (a, 2)]).expect("scatter");
         c.wait(&placed);
-        let before = sent(c);
+        let before = bytes_sent(c).expect("inspect");
         let t = Instant::now();
         let f = c
             .submit(
@@ -176,7 +177,7 @@ fn wire(c: &Client, mode: Compression, r: Reference) {
             .expect("submit");
         f.result().expect("result");
         let secs = t.elapsed().as_secs_f64();
-        let after = sent(c);
+        let after = bytes_sent(c).expect("inspect");
         let (raw, wire) = (after.0 - before.0, after.1 - before.1);
         println!(
             "wire, compression {mode:?}, {name}: {} MiB sent as {:.1} MiB ({:.3} of raw) in {secs:.3} s including the task; transfer reference {:.2} GB/s",
@@ -186,12 +187,4 @@ fn wire(c: &Client, mode: Compression, r: Reference) {
             r.gbs
         );
     }
-}
-
-fn sent(c: &Client) -> (u64, u64) {
-    let info = c.inspect_workers().expect("inspect");
-    (
-        info.iter().map(|w| w.bytes_sent).sum(),
-        info.iter().map(|w| w.wire_bytes_sent).sum(),
-    )
 }

@@ -115,25 +115,30 @@ fn check_spill(out: &Json, dir: &std::path::Path, per_worker_rss: bool) {
     assert!(left.is_empty(), "spill files left behind: {left:?}");
 }
 
+/// `self-test spill` with a 32 MiB limit per worker (in-process with 2 workers, or under
+/// `mpirun -n 4`), then its checks.
+fn spill_run(ranks: Option<usize>, tag: &str) {
+    let dir = spill_dir(tag);
+    let d = dir.display().to_string();
+    let mut args = vec![
+        "self-test",
+        "spill",
+        "--memory-limit",
+        "32M",
+        "--spill-dir",
+        &d,
+    ];
+    if ranks.is_none() {
+        args.extend(["--workers", "2"]);
+    }
+    let out = ok_json(&tessera(ranks, &args));
+    check_spill(&out, &dir, ranks.is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn spill_in_process_under_a_tight_limit() {
-    let dir = spill_dir("local");
-    let d = dir.display().to_string();
-    let out = ok_json(&tessera(
-        None,
-        &[
-            "self-test",
-            "spill",
-            "--workers",
-            "2",
-            "--memory-limit",
-            "32M",
-            "--spill-dir",
-            &d,
-        ],
-    ));
-    check_spill(&out, &dir, false);
-    let _ = std::fs::remove_dir_all(&dir);
+    spill_run(None, "local");
 }
 
 #[test]
@@ -142,21 +147,7 @@ fn spill_under_mpirun_under_a_tight_limit() {
         eprintln!("skipped: mpirun not found");
         return;
     }
-    let dir = spill_dir("mpi");
-    let d = dir.display().to_string();
-    let out = ok_json(&tessera(
-        Some(4),
-        &[
-            "self-test",
-            "spill",
-            "--memory-limit",
-            "32M",
-            "--spill-dir",
-            &d,
-        ],
-    ));
-    check_spill(&out, &dir, true);
-    let _ = std::fs::remove_dir_all(&dir);
+    spill_run(Some(4), "mpi");
 }
 
 /// Spill files go away when the client ends after a failed task.

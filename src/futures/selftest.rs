@@ -554,7 +554,7 @@ pub fn wire(c: &Client, compressing: bool) -> Check {
         let a = Value::Array(Chunk::from_slice(DType::F64, &[n], &data));
         let twice: Vec<f64> = data.iter().map(|x| x + x).collect();
         let want = Value::Array(Chunk::from_slice(DType::F64, &[n], &twice));
-        let before: (u64, u64) = sent(c)?;
+        let before: (u64, u64) = bytes_sent(c)?;
         // The same data on two workers: the task runs on one, the other copy crosses, and
         // the result comes to rank 0.
         let placed = c.scatter_to(vec![(a.clone(), 1), (a, 2)])?;
@@ -566,7 +566,7 @@ pub fn wire(c: &Client, compressing: bool) -> Check {
         ensure(got == want, || {
             format!("{name}: the sum came back different")
         })?;
-        let after = sent(c)?;
+        let after = bytes_sent(c)?;
         let (raw, wire) = (after.0 - before.0, after.1 - before.1);
         if compressing && name == "compressible" {
             ensure(wire * 2 < raw, || {
@@ -582,7 +582,8 @@ pub fn wire(c: &Client, compressing: bool) -> Check {
     Ok(Json::Object(out))
 }
 
-fn sent(c: &Client) -> anyhow::Result<(u64, u64)> {
+/// Payload bytes all workers have sent to other ranks: before and after compression.
+pub fn bytes_sent(c: &Client) -> anyhow::Result<(u64, u64)> {
     let info = c.inspect_workers()?;
     Ok((
         info.iter().map(|w| w.bytes_sent).sum(),

@@ -44,9 +44,10 @@ struct Engine {
     tasks: Tasks,
     /// Array computations' counters, summed.
     totals: RunReport,
-    inspect: Option<(InspectReply, Vec<WorkerInfo>)>,
+    inspect: Option<(Vec<InspectReply>, Vec<WorkerInfo>)>,
     /// Set when a worker died or the transport broke: later work fails at once.
     dead: Option<Error>,
+    started: Instant,
 }
 
 /// The engine and who may drive it.
@@ -97,6 +98,7 @@ impl Driver {
                 queue: VecDeque::new(),
                 inspect: None,
                 dead: None,
+                started: Instant::now(),
             })),
             requests,
             callers: AtomicUsize::new(0),
@@ -258,8 +260,14 @@ impl Engine {
             Request::Release(id) => self.tasks.release(id),
             Request::Cancel(id) => self.tasks.cancel(id),
             Request::Inspect(reply) => {
-                if self.broadcast(&Msg::Cmds(vec![Cmd::Inspect])).is_ok() {
-                    self.inspect = Some((reply, Vec::new()));
+                // One inspection at a time; later askers share its answer. A broken
+                // cluster drops the reply, so the asker gets an error at once.
+                if let Some((waiting, _)) = self.inspect.as_mut() {
+                    waiting.push(reply);
+                } else if self.dead.is_none()
+                    && self.broadcast(&Msg::Cmds(vec![Cmd::Inspect])).is_ok()
+                {
+                    self.inspect = Some((vec![reply], Vec::new()));
                 }
             }
             Request::Report(reply) => {
@@ -275,25 +283,12 @@ impl Engine {
         true
     }
 
+    /// Everything since the start: array computations and futures tasks; wall time is
+    /// the time since the client started.
     fn cluster_report(&self) -> RunReport {
         let mut r = self.totals.clone();
-        let f = &self.tasks.report;
-        r.tasks += f.tasks;
-        r.bytes_moved += f.bytes_moved;
-        r.bytes_scattered += f.bytes_scattered;
-        r.bytes_gathered += f.bytes_gathered;
-        r.bytes_spilled += f.bytes_spilled;
-        for (a, b) in r.workers.iter_mut().zip(&f.workers) {
-            a.tasks += b.tasks;
-            a.bytes_sent += b.bytes_sent;
-            a.bytes_received += b.bytes_received;
-            a.busy_seconds += b.busy_seconds;
-            a.bytes_spilled += b.bytes_spilled;
-            a.bytes_unspilled += b.bytes_unspilled;
-            a.tasks_stolen += b.tasks_stolen;
-            a.peak_rss_bytes = a.peak_rss_bytes.max(b.peak_rss_bytes);
-            a.peak_store_bytes = a.peak_store_bytes.max(b.peak_store_bytes);
-        }
+        r.add(&self.tasks.report);
+        r.wall_seconds = self.started.elapsed().as_secs_f64();
         r.transport = self.t.kind().to_string();
         r
     }
@@ -336,11 +331,13 @@ impl Engine {
                 self.broken(err);
             }
             Msg::Inspected(info) => {
-                if let Some((reply, got)) = self.inspect.as_mut() {
+                if let Some((waiting, got)) = self.inspect.as_mut() {
                     got.push(info);
                     if got.len() == self.nw {
                         got.sort_by_key(|g| g.rank);
-                        let _ = reply.send(std::mem::take(got));
+                        for reply in waiting.drain(..) {
+                            let _ = reply.send(got.clone());
+                        }
                         self.inspect = None;
                     }
                 }
@@ -419,35 +416,12 @@ impl Engine {
         let event = match outcome {
             Ok(()) => {
                 let o = a.s.finish(self.t.kind());
-                self.merge(&o.report);
+                self.totals.add(&o.report);
                 ExecEvent::Done(Ok(Box::new(o)))
             }
             Err(e) => ExecEvent::Done(Err(e)),
         };
         let _ = a.events.send(event);
-    }
-
-    fn merge(&mut self, r: &RunReport) {
-        let t = &mut self.totals;
-        t.tasks += r.tasks;
-        t.bytes_moved += r.bytes_moved;
-        t.bytes_scattered += r.bytes_scattered;
-        t.bytes_gathered += r.bytes_gathered;
-        t.bytes_read += r.bytes_read;
-        t.bytes_spilled += r.bytes_spilled;
-        t.wall_seconds += r.wall_seconds;
-        for (a, b) in t.workers.iter_mut().zip(&r.workers) {
-            a.tasks += b.tasks;
-            a.bytes_sent += b.bytes_sent;
-            a.bytes_received += b.bytes_received;
-            a.bytes_read += b.bytes_read;
-            a.busy_seconds += b.busy_seconds;
-            a.bytes_spilled += b.bytes_spilled;
-            a.bytes_unspilled += b.bytes_unspilled;
-            a.peak_bytes = a.peak_bytes.max(b.peak_bytes);
-            a.peak_rss_bytes = a.peak_rss_bytes.max(b.peak_rss_bytes);
-            a.peak_store_bytes = a.peak_store_bytes.max(b.peak_store_bytes);
-        }
     }
 
     /// A worker died or the transport broke: fail everything now and later.
@@ -460,6 +434,7 @@ impl Engine {
             let _ = x.events.send(ExecEvent::Done(Err(clone_error(&err))));
         }
         self.link.fail_all(&text);
+        self.inspect = None;
         self.dead = Some(err);
     }
 

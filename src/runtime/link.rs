@@ -304,7 +304,7 @@ impl Link {
 
     /// Tells every waiter the scheduler is gone: pending futures become errors.
     pub fn fail_all(&self, message: &str) {
-        let mut t = self.lock();
+        let t = self.lock();
         let ids: Vec<u64> = t
             .iter()
             .filter(|(_, s)| !s.status.is_terminal())
@@ -322,8 +322,6 @@ impl Link {
                 }))
             });
         }
-        t = self.lock();
-        drop(t);
         self.cond.notify_all();
     }
 }

@@ -101,6 +101,29 @@ impl RunReport {
         self.workers.get_mut(w.wrapping_sub(1))
     }
 
+    /// Adds another report's counters (peaks take the larger value).
+    pub fn add(&mut self, r: &RunReport) {
+        self.tasks += r.tasks;
+        self.bytes_moved += r.bytes_moved;
+        self.bytes_scattered += r.bytes_scattered;
+        self.bytes_gathered += r.bytes_gathered;
+        self.bytes_read += r.bytes_read;
+        self.bytes_spilled += r.bytes_spilled;
+        for (a, b) in self.workers.iter_mut().zip(&r.workers) {
+            a.tasks += b.tasks;
+            a.bytes_sent += b.bytes_sent;
+            a.bytes_received += b.bytes_received;
+            a.bytes_read += b.bytes_read;
+            a.busy_seconds += b.busy_seconds;
+            a.bytes_spilled += b.bytes_spilled;
+            a.bytes_unspilled += b.bytes_unspilled;
+            a.tasks_stolen += b.tasks_stolen;
+            a.peak_bytes = a.peak_bytes.max(b.peak_bytes);
+            a.peak_rss_bytes = a.peak_rss_bytes.max(b.peak_rss_bytes);
+            a.peak_store_bytes = a.peak_store_bytes.max(b.peak_store_bytes);
+        }
+    }
+
     /// Adds a worker's reported counters (and its spill to the total).
     pub fn account(&mut self, w: usize, c: &super::protocol::WorkerCounters) {
         self.bytes_spilled += c.spilled;

@@ -384,7 +384,7 @@ impl Tasks {
 
     fn dispatch(&mut self, id: u64, w: usize) {
         let Some(r) = self.recs.get(&id) else { return };
-        if r.state != State::Queued(w) && !matches!(r.state, State::Queued(_)) {
+        if !matches!(r.state, State::Queued(_)) {
             return; // released or cancelled while queued
         }
         let mut args = Vec::with_capacity(r.args.len());
@@ -592,34 +592,35 @@ impl Tasks {
 
     /// A task's inputs are no longer needed by it.
     fn release_inputs(&mut self, id: u64) {
-        let deps: Vec<u64> = match self.recs.get(&id) {
-            Some(r) => r
-                .args
-                .iter()
-                .filter_map(|a| match a {
-                    SchedArg::Future(d) => Some(*d),
-                    _ => None,
-                })
-                .collect(),
-            None => return,
+        let Some(r) = self.recs.get_mut(&id) else {
+            return;
         };
-        if let Some(r) = self.recs.get_mut(&id) {
-            // Blocks of persisted arrays are kept alive only while the task needs them.
-            r.args.retain(|a| matches!(a, SchedArg::Inline(_)));
-        }
-        for d in deps {
-            if let Some(dep) = self.recs.get_mut(&d) {
-                dep.waiters = dep.waiters.saturating_sub(1);
+        // Inline values stay (for `recreate_error_locally`); blocks of persisted arrays
+        // are kept alive only while the task needs them.
+        let (inline, stored): (Vec<SchedArg>, Vec<SchedArg>) = std::mem::take(&mut r.args)
+            .into_iter()
+            .partition(|a| matches!(a, SchedArg::Inline(_)));
+        r.args = inline;
+        self.drop_args(stored);
+    }
+
+    /// Arguments no task holds any more: their futures lose a waiter.
+    fn drop_args(&mut self, args: Vec<SchedArg>) {
+        for a in args {
+            if let SchedArg::Future(d) = a {
+                if let Some(dep) = self.recs.get_mut(&d) {
+                    dep.waiters = dep.waiters.saturating_sub(1);
+                }
+                self.maybe_forget(d);
             }
-            self.maybe_forget(d);
         }
     }
 
     /// Forgets a task nobody wants any more, freeing its data on the workers.
     fn maybe_forget(&mut self, id: u64) {
-        let Some(r) = self.recs.get(&id) else { return };
-        if r.wanted || r.waiters > 0 {
-            return;
+        match self.recs.get(&id) {
+            Some(r) if !r.wanted && r.waiters == 0 => {}
+            _ => return,
         }
         let Some(r) = self.recs.remove(&id) else {
             return;
@@ -641,24 +642,7 @@ impl Tasks {
             State::Waiting(_) | State::Erred(_) | State::Cancelled => {}
         }
         // What it still held as inputs (a waiting, queued or failed task).
-        self.recs.insert(
-            id,
-            Rec {
-                key: r.key,
-                func: None,
-                args: r.args,
-                state: State::Cancelled,
-                wanted: false,
-                waiters: 0,
-                dependents: Vec::new(),
-                holder: 0,
-                replicas: Vec::new(),
-                nbytes: 0,
-                fetch: false,
-            },
-        );
-        self.release_inputs(id);
-        self.recs.remove(&id);
+        self.drop_args(r.args);
     }
 
     /// The caller dropped its last handle.
