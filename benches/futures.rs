@@ -120,6 +120,7 @@ fn latency_and_throughput(c: &Client, r: Reference) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    let start = c.cluster_report().expect("report");
     let t = Instant::now();
     let fs = c.map("bench-inc", 0..tasks).expect("map");
     let submitted = t.elapsed().as_secs_f64();
@@ -132,10 +133,13 @@ fn latency_and_throughput(c: &Client, r: Reference) {
     let busy: Vec<String> = rep
         .workers
         .iter()
-        .map(|w| {
+        .zip(&start.workers)
+        .map(|(w, b)| {
             format!(
                 "rank {} ran {} ({} stolen)",
-                w.rank, w.tasks, w.tasks_stolen
+                w.rank,
+                w.tasks - b.tasks,
+                w.tasks_stolen - b.tasks_stolen
             )
         })
         .collect();
