@@ -258,3 +258,80 @@ fn options_take_effect() {
     assert_eq!(info.len(), 2);
     assert!(info.iter().all(|w| w.store.keys == 0));
 }
+
+/// Runs `f` on a thread and fails the test if it does not finish within a minute (a
+/// deadlock must fail CI, not hang it).
+fn within_a_minute(name: &str, f: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{name}: did not finish within a minute (or panicked)"));
+}
+
+/// Dropping an `as_completed` set early, recreating an error whose cause was an input,
+/// and asking for values after the client is gone all end with an answer, not a hang.
+#[test]
+fn early_exits_do_not_hang() {
+    selftest::register_tasks();
+    within_a_minute("as_completed dropped early", || {
+        let c = Client::local(2).expect("client");
+        let fs = c.map("st-sleep", [1i64, 50, 50, 50, 50, 50]).expect("map");
+        let ac = as_completed(fs);
+        let first = ac.next_finished().expect("one");
+        assert!(first.result().is_ok());
+        drop(ac); // the other futures finish later, with no one listening
+        let f = c.submit("st-inc", tessera::args![1]).expect("submit");
+        assert_eq!(f.result().expect("value").as_i64(), Some(2));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    });
+    within_a_minute("recreate a dependent's error", || {
+        let c = Client::local(2).expect("client");
+        let bad = c.submit("st-fragile", tessera::args![7]).expect("submit");
+        let dep = c.submit("st-inc", tessera::args![&bad]).expect("submit");
+        assert!(dep.result().is_err());
+        let e = c.recreate_error_locally(&dep).expect_err("refused");
+        assert!(e.to_string().contains("an input failed"), "{e}");
+        assert!(c.recreate_error_locally(&bad).is_err());
+    });
+    within_a_minute("values after the client is gone", || {
+        let c = Client::local(2).expect("client");
+        let done = c.submit("st-add", tessera::args![1, 2]).expect("submit");
+        done.result().expect("value");
+        let big = c
+            .scatter(vec![Value::from(ndarray::ArrayD::<f64>::zeros(vec![
+                100_000,
+            ]))])
+            .expect("scatter");
+        let pending = c.submit("st-sleep", tessera::args![5000]).expect("submit");
+        drop(c);
+        assert_eq!(done.result().expect("kept").as_i64(), Some(3));
+        assert!(
+            big[0].result().is_err(),
+            "a value never fetched cannot come any more"
+        );
+        assert!(pending.result().is_err());
+    });
+}
+
+/// A block of an array of caller data (held by rank 0) is refused as a task argument with
+/// a message saying what to do.
+#[test]
+fn blocks_held_by_the_caller_are_refused() {
+    register("t-id2", |a| Ok(a[0].clone()));
+    let c = Client::local(2).expect("client");
+    let data = tessera::array::chunk::Chunk::from_slice(
+        tessera::array::dtype::DType::F64,
+        &[4],
+        &[1.0f64, 2.0, 3.0, 4.0],
+    );
+    let a = tessera::array::api::from_local(data, &tessera::array::chunks::ChunkSpec::Auto)
+        .expect("array");
+    let p = c.persist(&a).expect("persist");
+    let e = c
+        .submit("t-id2", vec![tessera::futures::Arg::block(&p, 0)])
+        .expect_err("refused");
+    assert!(e.to_string().contains("scatter"), "{e}");
+}

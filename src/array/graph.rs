@@ -286,6 +286,10 @@ pub trait Resident: Send + Sync + std::fmt::Debug {
     fn locations(&self) -> Vec<u32>;
     /// Bytes of each block.
     fn nbytes(&self) -> Vec<u64>;
+    /// Which client holds the blocks (0: unknown).
+    fn client(&self) -> u64 {
+        0
+    }
 }
 
 /// Where a persisted array's blocks live in worker stores: the computation and node that

@@ -110,7 +110,7 @@ impl Client {
                     }
                     SchedArg::Future(f.id())
                 }
-                Arg::Block(d, b) => block_arg(func, i, d, *b)?,
+                Arg::Block(d, b) => block_arg(func, i, d, *b, self.link.id, self.workers())?,
             });
         }
         let id = self.link.new_future();
@@ -225,7 +225,7 @@ impl Client {
             .map_err(|_| Error::Future("the scheduler has stopped".into()))?
             .ok_or_else(|| {
                 Error::Future(format!(
-                    "{} failed because an input failed or was cancelled; recreate that input's error instead",
+                    "{} cannot be rerun here: it failed because an input failed (recreate that input's error instead), or its inputs are no longer held",
                     f.key()
                 ))
             })?;
@@ -272,7 +272,14 @@ impl Client {
 }
 
 /// A block of a persisted array as a task argument.
-fn block_arg(func: &str, i: usize, d: &DArray, b: usize) -> Result<SchedArg> {
+fn block_arg(
+    func: &str,
+    i: usize,
+    d: &DArray,
+    b: usize,
+    client: u64,
+    workers: usize,
+) -> Result<SchedArg> {
     let Op::Persisted(Some(h), key) = &d.node().op else {
         return Err(Error::Future(format!(
             "argument {i} of {func}: array blocks can be task arguments only once the array is persisted (client.persist)"
@@ -284,14 +291,25 @@ fn block_arg(func: &str, i: usize, d: &DArray, b: usize) -> Result<SchedArg> {
             "argument {i} of {func}: block {b} is out of range (the array has {n} blocks)"
         )));
     }
+    if h.client() != client {
+        return Err(Error::Future(format!(
+            "argument {i} of {func}: the array was persisted by another client"
+        )));
+    }
+    let holder = h.locations().get(b).copied().unwrap_or(0);
+    if holder == 0 || holder as usize > workers {
+        return Err(Error::Future(format!(
+            "argument {i} of {func}: block {b} is held by rank {holder}, not by a worker (an array of caller data: scatter it instead)"
+        )));
+    }
     Ok(SchedArg::Block {
         key: ChunkKey {
             comp: key.comp,
             node: key.node,
             block: b as u64,
         },
-        holder: h.locations()[b],
-        nbytes: h.nbytes()[b],
+        holder,
+        nbytes: h.nbytes().get(b).copied().unwrap_or(0),
         _keep: d.clone(),
     })
 }

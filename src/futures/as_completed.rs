@@ -45,7 +45,7 @@ impl Listener for Shared {
 
 /// Yields futures as they finish (done, failed or cancelled). Iterate with `for f in &ac`
 /// (so `ac.add(..)` works inside the loop), or use it as a `Stream` in async code.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct AsCompleted {
     shared: Arc<Shared>,
 }
@@ -76,7 +76,8 @@ impl AsCompleted {
         let mut t = link.lock();
         match t.get_mut(&id) {
             Some(slot) if !slot.status.is_terminal() => {
-                slot.listeners.push(self.shared.clone());
+                let l: Arc<dyn Listener> = self.shared.clone();
+                slot.listeners.push(Arc::downgrade(&l));
             }
             _ => {
                 drop(t);

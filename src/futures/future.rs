@@ -3,7 +3,8 @@
 //! Handles are reference counted across the cluster: clones share one record, and when the
 //! last handle is dropped the scheduler is told, and the worker frees the value once no
 //! waiting task needs it either. A handle is also a `std::future::Future`, so async code can
-//! `.await` it; its waker is woken by the scheduler thread.
+//! `.await` it; its waker is woken by whichever thread is driving the scheduler when the
+//! status changes.
 
 use crate::error::{Error, Result};
 use crate::futures::value::Value;

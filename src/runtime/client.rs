@@ -30,6 +30,7 @@ pub struct PersistHandle {
     pub locations: Vec<Rank>,
     /// Bytes of each block.
     pub nbytes: Vec<u64>,
+    client: u64,
     release: Sender<Request>,
 }
 
@@ -40,6 +41,10 @@ impl Resident for PersistHandle {
 
     fn nbytes(&self) -> Vec<u64> {
         self.nbytes.clone()
+    }
+
+    fn client(&self) -> u64 {
+        self.client
     }
 }
 
@@ -299,6 +304,7 @@ impl Client {
             },
             locations: out.root_locations,
             nbytes: out.root_nbytes,
+            client: self.link.id,
             release: self.link.sender(),
         };
         let key = handle.key;

@@ -21,8 +21,9 @@ use crate::comm::{Envelope, Rank, Transport};
 use crate::error::{Error, Result};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use std::collections::VecDeque;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 /// Messages handled per pass before requests are looked at again.
@@ -69,6 +70,14 @@ pub(crate) struct Driver {
 
 /// How long after a caller stopped driving the background thread takes over.
 const TAKE_OVER_AFTER_US: u64 = 1000;
+
+/// What one pass over the engine ended with.
+enum Pass {
+    /// Whether anything happened.
+    Progress(bool),
+    /// A shutdown request.
+    Stop,
+}
 
 /// Marks a caller as driving the engine while it lives.
 pub(crate) struct Driving<'d>(&'d Driver);
@@ -127,14 +136,41 @@ impl Driver {
     /// One pass over requests, messages and dispatch, unless someone else is driving.
     /// `Some(true)` when something happened.
     pub(crate) fn pump(&self) -> Option<bool> {
-        let mut guard = self.engine.try_lock().ok()?;
+        let mut guard = match self.engine.try_lock() {
+            Ok(g) => g,
+            Err(TryLockError::WouldBlock) => return None,
+            Err(TryLockError::Poisoned(p)) => {
+                let mut g = p.into_inner();
+                self.stop(&mut g);
+                return Some(true);
+            }
+        };
         let e = guard.as_mut()?;
+        // A bug in the scheduler must not leave callers or workers waiting: it fails
+        // everything pending and shuts the cluster down.
+        match catch_unwind(AssertUnwindSafe(|| self.pass(e))) {
+            Ok(Pass::Progress(p)) => Some(p),
+            Ok(Pass::Stop) => {
+                self.stop(&mut guard);
+                Some(true)
+            }
+            Err(panic) => {
+                let msg = super::failure::panic_message(panic);
+                if let Some(e) = guard.as_mut() {
+                    e.broken(Error::Internal(format!("the scheduler panicked: {msg}")));
+                }
+                self.stop(&mut guard);
+                Some(true)
+            }
+        }
+    }
+
+    fn pass(&self, e: &mut Engine) -> Pass {
         let mut progressed = false;
         while let Ok(r) = self.requests.try_recv() {
             progressed = true;
             if !e.request(r) {
-                self.stop(&mut guard);
-                return Some(true);
+                return Pass::Stop;
             }
         }
         for _ in 0..MESSAGES_PER_PASS {
@@ -151,7 +187,7 @@ impl Driver {
             }
         }
         e.advance();
-        Some(progressed)
+        Pass::Progress(progressed)
     }
 
     fn stop(&self, guard: &mut std::sync::MutexGuard<'_, Option<Engine>>) {
@@ -166,13 +202,13 @@ impl Driver {
 
     /// Handles one request that arrived while the engine was idle.
     fn handle_now(&self, r: Request) {
-        let Ok(mut guard) = self.engine.lock() else {
-            return;
+        let mut guard = self.engine.lock().unwrap_or_else(|p| p.into_inner());
+        let stop = match guard.as_mut() {
+            Some(e) => !catch_unwind(AssertUnwindSafe(|| e.request(r))).unwrap_or(false),
+            None => false,
         };
-        if let Some(e) = guard.as_mut() {
-            if !e.request(r) {
-                self.stop(&mut guard);
-            }
+        if stop {
+            self.stop(&mut guard);
         }
     }
 
@@ -216,9 +252,8 @@ impl Driver {
                     }
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => {
-                        if let Ok(mut g) = self.engine.lock() {
-                            self.stop(&mut g);
-                        }
+                        let mut g = self.engine.lock().unwrap_or_else(|p| p.into_inner());
+                        self.stop(&mut g);
                     }
                 }
             }
@@ -229,6 +264,27 @@ impl Driver {
 impl Engine {
     /// Handles a request; false on shutdown.
     fn request(&mut self, r: Request) -> bool {
+        if let Some(err) = &self.dead {
+            // A broken cluster answers futures requests with its error at once.
+            let id = match &r {
+                Request::Submit(spec) => Some(spec.id),
+                Request::Scatter { id, .. } | Request::Fetch(id) => Some(*id),
+                Request::FetchStored { slot, .. } => Some(*slot),
+                _ => None,
+            };
+            if let Some(id) = id {
+                let f = Arc::new(super::link::TaskFailure {
+                    key: format!("future {id}"),
+                    rank: 0,
+                    host: String::new(),
+                    message: err.to_string(),
+                    backtrace: None,
+                });
+                self.link
+                    .update(id, |s| s.status = super::link::FutureStatus::Error(f));
+                return true;
+            }
+        }
         match r {
             Request::Shutdown => return false,
             Request::Execute(x) => match &self.dead {

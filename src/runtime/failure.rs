@@ -1,13 +1,13 @@
 //! Running a task so that whatever goes wrong comes back as a message: an error return or a
 //! panic (with the panic's backtrace when one can be taken), never an unwinding worker.
 //!
-//! A panic hook installed once per process records the backtrace of a panic raised while a
-//! task runs (on the task's thread or on a rayon thread inside it) instead of printing it:
-//! the failure travels to rank 0, which prints it once, readably.
+//! A panic hook installed once per process records the backtrace of a panic raised on a
+//! thread while it runs a task, instead of printing it: the failure travels to rank 0,
+//! which prints it once, readably. Panics on other threads print as usual.
 
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, Once};
+use std::sync::Once;
 
 /// What went wrong in a task.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -28,43 +28,43 @@ impl Failure {
     }
 }
 
-static RUNNING: AtomicUsize = AtomicUsize::new(0);
-static LAST_BACKTRACE: Mutex<Option<String>> = Mutex::new(None);
+thread_local! {
+    /// This thread is running a task (its panics are captured, not printed).
+    static IN_TASK: Cell<bool> = const { Cell::new(false) };
+    /// The backtrace of this thread's last captured panic.
+    static BACKTRACE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
 
 fn install_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if RUNNING.load(Ordering::SeqCst) == 0 {
+            if !IN_TASK.with(Cell::get) {
                 previous(info);
                 return;
             }
             let bt = std::backtrace::Backtrace::force_capture();
-            if let Ok(mut slot) = LAST_BACKTRACE.lock() {
-                if slot.is_none() {
-                    *slot = Some(trim_backtrace(&bt.to_string()));
-                }
-            }
+            BACKTRACE.with(|b| *b.borrow_mut() = Some(trim_backtrace(&bt.to_string())));
         }));
     });
 }
 
-/// Runs `f`, turning an error return or a panic into a [`Failure`].
+/// Runs `f`, turning an error return or a panic into a [`Failure`]. A panic on this
+/// thread brings its backtrace; one on a helper thread inside the task (rayon) brings its
+/// message, and its backtrace is printed where it happened.
 pub fn run_task<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, Failure> {
     install_hook();
-    if let Ok(mut slot) = LAST_BACKTRACE.lock() {
-        *slot = None;
-    }
-    RUNNING.fetch_add(1, Ordering::SeqCst);
+    BACKTRACE.with(|b| b.borrow_mut().take());
+    let outer = IN_TASK.with(|t| t.replace(true));
     let outcome = catch_unwind(AssertUnwindSafe(f));
-    RUNNING.fetch_sub(1, Ordering::SeqCst);
+    IN_TASK.with(|t| t.set(outer));
     match outcome {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(message)) => Err(Failure::msg(message)),
         Err(panic) => Err(Failure {
             message: format!("panic: {}", panic_message(panic)),
-            backtrace: LAST_BACKTRACE.lock().ok().and_then(|mut s| s.take()),
+            backtrace: BACKTRACE.with(|b| b.borrow_mut().take()),
         }),
     }
 }

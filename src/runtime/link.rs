@@ -3,8 +3,10 @@
 //! shared table that the scheduler updates and waiting callers (blocking, async, or
 //! `as_completed`) watch.
 //!
-//! The scheduler thread owns the transport (an MPI communicator may be driven by one thread
-//! only); callers never touch it, so any number of caller threads can submit work.
+//! Whoever drives the scheduler (a waiting caller or the background thread, one at a time
+//! under the engine's mutex) is the only user of the transport; MPI is initialised with
+//! `MPI_THREAD_MULTIPLE`, so that may be any thread. Any number of caller threads can
+//! submit work.
 
 use super::engine::Driver;
 use super::plan::{ChunkKey, Plan};
@@ -174,7 +176,8 @@ pub(crate) struct Slot {
     /// A fetch was requested.
     pub fetching: bool,
     pub wakers: Vec<Waker>,
-    pub listeners: Vec<Arc<dyn Listener>>,
+    /// `as_completed` sets waiting for it (weak: a dropped set lets its futures go).
+    pub listeners: Vec<Weak<dyn Listener>>,
 }
 
 /// How long a waiting caller drives the scheduler itself before it sleeps and leaves that
@@ -191,6 +194,8 @@ pub(crate) struct Link {
     next_id: AtomicU64,
     /// Workers in the cluster.
     pub workers: usize,
+    /// Unique in the process (tells whose persisted arrays and futures these are).
+    pub id: u64,
 }
 
 impl Link {
@@ -202,6 +207,10 @@ impl Link {
             cond: Condvar::new(),
             next_id: AtomicU64::new(1),
             workers,
+            id: {
+                static NEXT: AtomicU64 = AtomicU64::new(1);
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            },
         }
     }
 
@@ -255,22 +264,32 @@ impl Link {
     }
 
     /// Changes a future's record (if a handle still exists) and wakes whoever waits on it.
+    /// A failed or cancelled future stays so (a late completion cannot revive it); wakers
+    /// and listeners run after the table is unlocked (they may drop the last handle on a
+    /// future, which locks the table again).
     pub fn update(&self, id: u64, f: impl FnOnce(&mut Slot)) {
         let mut t = self.lock();
         let Some(slot) = t.get_mut(&id) else {
             return;
         };
-        let was_terminal = slot.status.is_terminal();
+        let before = slot.status.clone();
         f(slot);
-        for w in slot.wakers.drain(..) {
+        if matches!(before, FutureStatus::Error(_) | FutureStatus::Cancelled) {
+            slot.status = before.clone();
+        }
+        let wakers = std::mem::take(&mut slot.wakers);
+        let listeners = if !before.is_terminal() && slot.status.is_terminal() {
+            std::mem::take(&mut slot.listeners)
+        } else {
+            Vec::new()
+        };
+        drop(t);
+        for w in wakers {
             w.wake();
         }
-        if !was_terminal && slot.status.is_terminal() {
-            for l in std::mem::take(&mut slot.listeners) {
-                l.finished(id);
-            }
+        for l in listeners.iter().filter_map(Weak::upgrade) {
+            l.finished(id);
         }
-        drop(t);
         self.cond.notify_all();
     }
 
@@ -302,12 +321,13 @@ impl Link {
         }
     }
 
-    /// Tells every waiter the scheduler is gone: pending futures become errors.
+    /// Tells every waiter the scheduler is gone: every future whose value is not here yet
+    /// becomes an error (its value can no longer be fetched either).
     pub fn fail_all(&self, message: &str) {
         let t = self.lock();
         let ids: Vec<u64> = t
             .iter()
-            .filter(|(_, s)| !s.status.is_terminal())
+            .filter(|(_, s)| s.value.is_none() && !matches!(s.status, FutureStatus::Error(_)))
             .map(|(&id, _)| id)
             .collect();
         drop(t);

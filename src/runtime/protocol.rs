@@ -217,6 +217,11 @@ pub enum Msg {
     },
     /// A plan and the first commands for it, in one message.
     PlanCmds(Box<Plan>, Vec<Cmd>),
+    /// A worker asked to send `key` to rank 0 does not hold it (a released value).
+    Missing {
+        /// The key.
+        key: ChunkKey,
+    },
 }
 
 /// Encodes `Msg::PlanCmds(plan, cmds)` without cloning the plan (the mirror enum has the

@@ -24,6 +24,7 @@ use crate::error::Result;
 use crate::futures::value::{Skel, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Fewest and most calls in flight on one worker.
 const MIN_IN_FLIGHT: usize = 2;
@@ -33,6 +34,8 @@ const IN_FLIGHT_NS: f64 = 2e6;
 /// Bytes per second assumed for moving a stolen task's inputs (a conservative network
 /// figure): a task is stolen only if moving its inputs takes less time than it runs.
 const STEAL_BYTES_PER_S: f64 = 1e9;
+/// After a give-back that moved nothing, the victim is not asked again for this long.
+const STEAL_BACKOFF: Duration = Duration::from_millis(5);
 
 #[derive(Debug, Clone, PartialEq)]
 enum State {
@@ -75,6 +78,8 @@ pub(crate) struct Tasks {
     in_flight: Vec<usize>,
     /// Per worker: a steal request is out.
     stealing: Vec<bool>,
+    /// Per worker: its last give-back moved nothing; do not ask again before this.
+    no_steal_until: Vec<Option<Instant>>,
     batches: Vec<Vec<Cmd>>,
     /// Mean task time, nanoseconds (exponential average), over all tasks and per function.
     mean_ns: f64,
@@ -85,7 +90,7 @@ pub(crate) struct Tasks {
     /// Values scattered, waiting to be sent: (worker, key, value).
     outgoing: Vec<(usize, ChunkKey, Value)>,
     /// Stored data asked for by the caller, by key: the slot it goes to.
-    stored_fetches: HashMap<ChunkKey, u64>,
+    stored_fetches: HashMap<ChunkKey, Vec<u64>>,
 }
 
 /// Where an argument of a task is.
@@ -105,6 +110,7 @@ impl Tasks {
             queues: vec![VecDeque::new(); nw + 1],
             in_flight: vec![0; nw + 1],
             stealing: vec![false; nw + 1],
+            no_steal_until: vec![None; nw + 1],
             batches: vec![Vec::new(); nw + 1],
             mean_ns: 0.0,
             mean_ns_of: HashMap::new(),
@@ -375,7 +381,8 @@ impl Tasks {
         else {
             return;
         };
-        if self.in_flight[victim] >= 3 && !self.stealing[victim] {
+        let backing_off = self.no_steal_until[victim].is_some_and(|t| Instant::now() < t);
+        if self.in_flight[victim] >= 3 && !self.stealing[victim] && !backing_off {
             self.stealing[victim] = true;
             let n = (self.in_flight[victim] / 2) as u32;
             self.batches[victim].push(Cmd::Steal { n });
@@ -470,14 +477,25 @@ impl Tasks {
             }
             Msg::Stolen { ids } => {
                 self.stealing[w] = false;
+                let mut moved = false;
                 for id in ids {
-                    self.in_flight[w] = self.in_flight[w].saturating_sub(1);
-                    if matches!(self.recs.get(&id).map(|r| &r.state), Some(State::Running(x)) if *x == w)
-                    {
-                        self.enqueue_elsewhere(id, w);
+                    // A call cancelled or released meanwhile was already taken off the count.
+                    let running_here = matches!(
+                        self.recs.get(&id).map(|r| &r.state),
+                        Some(State::Running(x)) if *x == w
+                    );
+                    if running_here {
+                        self.in_flight[w] = self.in_flight[w].saturating_sub(1);
+                        moved |= self.enqueue_elsewhere(id, w) != w;
                     }
                 }
+                if !moved {
+                    // Nothing was worth moving: do not ask this worker again for a while.
+                    self.no_steal_until[w] = Some(Instant::now() + STEAL_BACKOFF);
+                }
             }
+            Msg::Missing { key } => self.missing(key, from.0),
+
             Msg::Chunk { key, skel, packing } => {
                 let data = super::worker::unpack(payload, packing)
                     .map_err(crate::error::Error::Internal)?;
@@ -491,8 +509,8 @@ impl Tasks {
     }
 
     /// Requeues a call a worker gave back, on the least loaded other worker if its inputs
-    /// are worth moving there, else back where it was.
-    fn enqueue_elsewhere(&mut self, id: u64, from: usize) {
+    /// are worth moving there, else back where it was. Returns the worker.
+    fn enqueue_elsewhere(&mut self, id: u64, from: usize) -> usize {
         let target = (1..=self.nw)
             .filter(|&v| v != from)
             .min_by_key(|&v| self.in_flight[v] + self.queues[v].len())
@@ -507,6 +525,7 @@ impl Tasks {
                 ws.tasks_stolen += 1;
             }
         }
+        target
     }
 
     fn called(&mut self, w: usize, d: CallDone) {
@@ -753,8 +772,22 @@ impl Tasks {
 
     /// The inputs of a task (for `recreate_error_locally`): the function name and where
     /// each argument is.
+    /// `None` unless the task itself ran and failed and every input future is still in
+    /// memory on a worker.
     pub fn spec_of(&self, id: u64) -> Option<(String, Vec<ArgSource>)> {
         let r = self.recs.get(&id)?;
+        if !matches!(&r.state, State::Erred(f) if f.key == r.key) {
+            return None;
+        }
+        let inputs_here = r.args.iter().all(|a| match a {
+            SchedArg::Future(d) => self.recs.get(d).is_some_and(|dep| {
+                dep.state == State::Memory && (1..=self.nw).contains(&(dep.holder as usize))
+            }),
+            _ => true,
+        });
+        if !inputs_here {
+            return None;
+        }
         let args = r
             .args
             .iter()
@@ -778,12 +811,37 @@ impl Tasks {
 
     /// Brings a stored value or block to rank 0, into the caller-side slot `slot`.
     pub fn fetch_stored(&mut self, key: ChunkKey, holder: u32, slot: u64) {
-        if let Some(b) = self.batches.get_mut(holder as usize) {
-            b.push(Cmd::SendTo {
-                key,
-                dest: Rank::SCHEDULER,
-            });
-            self.stored_fetches.insert(key, slot);
+        if holder == 0 || holder as usize > self.nw {
+            self.slot_failed(slot, format!("no worker rank {holder} holds {key:?}"));
+            return;
+        }
+        self.batches[holder as usize].push(Cmd::SendTo {
+            key,
+            dest: Rank::SCHEDULER,
+        });
+        self.stored_fetches.entry(key).or_default().push(slot);
+    }
+
+    fn slot_failed(&self, slot: u64, message: String) {
+        let f = Arc::new(TaskFailure {
+            key: format!("fetch {slot}"),
+            rank: 0,
+            host: String::new(),
+            message,
+            backtrace: None,
+        });
+        self.link
+            .update(slot, |s| s.status = FutureStatus::Error(f));
+    }
+
+    /// A worker had nothing under `key` to send: whoever waits for it gets an error.
+    pub fn missing(&mut self, key: ChunkKey, rank: u32) {
+        let msg = format!("worker {rank} no longer holds {key:?}");
+        for slot in self.stored_fetches.remove(&key).unwrap_or_default() {
+            self.slot_failed(slot, msg.clone());
+        }
+        if key.comp == 0 {
+            self.slot_failed(key.block, msg);
         }
     }
 
@@ -800,14 +858,15 @@ impl Tasks {
         data: Option<Arc<Payload>>,
     ) -> bool {
         match self.stored_fetches.remove(&key) {
-            Some(slot) => {
-                self.fetched(slot, skel, data);
+            Some(slots) => {
+                for slot in slots {
+                    self.fetched(slot, skel, data.clone());
+                }
                 true
             }
             None => false,
         }
     }
-
     /// Every pending task fails: a worker died.
     pub fn fail_all(&mut self, message: &str, rank: u32, host: &str) {
         let f = Arc::new(TaskFailure {

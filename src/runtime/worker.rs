@@ -11,7 +11,7 @@ use crate::array::chunk::Chunk;
 use crate::comm::compress::{self, Policy};
 use crate::comm::{CommError, Envelope, Payload, Rank, Transport};
 use crate::futures::value::{Skel, Value};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -102,6 +102,8 @@ pub struct Worker<T: Transport> {
     rss_read_at: Option<Instant>,
     /// Payload bytes sent, before and after compression.
     bytes_sent: std::cell::Cell<(u64, u64)>,
+    /// Futures' values released before their copy arrived here.
+    released: HashSet<ChunkKey>,
 }
 
 impl<T: Transport> Worker<T> {
@@ -126,6 +128,7 @@ impl<T: Transport> Worker<T> {
             peak_rss: 0,
             rss_read_at: None,
             bytes_sent: std::cell::Cell::new((0, 0)),
+            released: HashSet::new(),
         }
     }
 
@@ -252,6 +255,9 @@ impl<T: Transport> Worker<T> {
                 }
             }
             Msg::Chunk { key, skel, packing } => {
+                if self.released.remove(&key) {
+                    return Ok(true);
+                }
                 let data = unpack(env.payload, packing).map_err(CommError::Closed)?;
                 self.store
                     .insert(key, Entry { head: skel, data })
@@ -346,11 +352,21 @@ impl<T: Transport> Worker<T> {
             }
             Cmd::SendTo { key, dest } => {
                 let entry = self.store.get(&key).map_err(CommError::Closed)?;
-                if let Some(e) = entry {
-                    self.send_entry(key, e, dest)?;
+                match entry {
+                    Some(e) => self.send_entry(key, e, dest)?,
+                    // Rank 0 waits for what it asked for: tell it there is nothing.
+                    None if dest == Rank::SCHEDULER => {
+                        self.send(Rank::SCHEDULER, &Msg::Missing { key })?
+                    }
+                    None => {}
                 }
             }
             Cmd::Release(key) => {
+                if key.comp == 0 && !self.store.contains(&key) {
+                    // A future's copy still on its way here: drop it when it arrives
+                    // (future ids are never reused).
+                    self.released.insert(key);
+                }
                 self.store.remove(&key);
             }
             Cmd::EndComp { comp, keep } => {
