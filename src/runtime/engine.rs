@@ -19,11 +19,11 @@ use super::scheduler::Scheduler;
 use super::tasks::Tasks;
 use crate::comm::{Envelope, Rank, Transport};
 use crate::error::{Error, Result};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, TryLockError};
+use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 use std::time::{Duration, Instant};
 
 /// Messages handled per pass before requests are looked at again.
@@ -66,6 +66,9 @@ pub(crate) struct Driver {
     /// round trips does not compete with it for a core.
     last_driven: AtomicU64,
     epoch: Instant,
+    background: OnceLock<std::thread::Thread>,
+    /// The background thread is asleep (a request must wake it).
+    sleeping: AtomicBool,
 }
 
 /// How long after a caller stopped driving the background thread takes over.
@@ -115,6 +118,8 @@ impl Driver {
             returned: Mutex::new(None),
             last_driven: AtomicU64::new(0),
             epoch: Instant::now(),
+            background: OnceLock::new(),
+            sleeping: AtomicBool::new(false),
         }
     }
 
@@ -200,15 +205,13 @@ impl Driver {
         self.stopped.store(true, Ordering::SeqCst);
     }
 
-    /// Handles one request that arrived while the engine was idle.
-    fn handle_now(&self, r: Request) {
-        let mut guard = self.engine.lock().unwrap_or_else(|p| p.into_inner());
-        let stop = match guard.as_mut() {
-            Some(e) => !catch_unwind(AssertUnwindSafe(|| e.request(r))).unwrap_or(false),
-            None => false,
-        };
-        if stop {
-            self.stop(&mut guard);
+    /// Wakes the background thread if it sleeps (a request arrived). Requests stay in the
+    /// channel, so whoever drives next handles them in the order they were sent.
+    pub(crate) fn wake(&self) {
+        if self.sleeping.load(Ordering::SeqCst) {
+            if let Some(t) = self.background.get() {
+                t.unpark();
+            }
         }
     }
 
@@ -219,6 +222,7 @@ impl Driver {
 
     /// The background thread: drives the engine whenever no caller does, until shutdown.
     pub(crate) fn background(&self) {
+        let _ = self.background.set(std::thread::current());
         let mut idle_since: Option<Instant> = None;
         while !self.stopped() {
             let since = self
@@ -240,22 +244,17 @@ impl Driver {
             } else if idle < Duration::from_millis(2) {
                 std::thread::yield_now();
             } else {
+                // Sleep between transport polls; a request wakes the thread at once.
                 let slice = if idle < Duration::from_millis(100) {
                     Duration::from_micros(50)
                 } else {
                     Duration::from_millis(1)
                 };
-                match self.requests.recv_timeout(slice) {
-                    Ok(r) => {
-                        idle_since = None;
-                        self.handle_now(r);
-                    }
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => {
-                        let mut g = self.engine.lock().unwrap_or_else(|p| p.into_inner());
-                        self.stop(&mut g);
-                    }
+                self.sleeping.store(true, Ordering::SeqCst);
+                if self.requests.is_empty() {
+                    std::thread::park_timeout(slice);
                 }
+                self.sleeping.store(false, Ordering::SeqCst);
             }
         }
     }

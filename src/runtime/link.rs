@@ -231,11 +231,15 @@ impl Link {
 
     /// Sends a request to the scheduler thread.
     pub fn request(&self, r: Request) -> Result<()> {
-        self.tx.send(r).map_err(|_| {
+        let sent = self.tx.send(r).map_err(|_| {
             Error::Future(
                 "the scheduler has stopped (the client was shut down or a worker died)".into(),
             )
-        })
+        });
+        if let Some(d) = self.driver() {
+            d.wake();
+        }
+        sent
     }
 
     /// A fresh future id, registered as pending.
