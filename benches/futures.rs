@@ -15,7 +15,7 @@ use std::time::Instant;
 use tessera::array::chunk::Chunk;
 use tessera::array::dtype::DType;
 use tessera::comm::mpi::{launched_under_mpi, MpiTransport};
-use tessera::futures::selftest::bytes_sent;
+use tessera::futures::selftest::{bytes_sent, noise, ramp};
 use tessera::futures::{register, Arg, Value};
 use tessera::runtime::worker::Compression;
 use tessera::{start_on, Client, ClientOptions, Started};
@@ -154,19 +154,12 @@ fn latency_and_throughput(c: &Client, r: Reference) {
 /// the result comes back to rank 0: two transfers.
 fn wire(c: &Client, mode: Compression, r: Reference) {
     let n = 8usize << 20;
-    let smooth: Vec<f64> = (0..n).map(|i| (i / 64) as f64 * 0.5).collect();
-    let mut x = 0x2545f4914f6cdd1du64;
-    let noise: Vec<f64> = (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            f64::from_bits((x >> 12) | 0x3ff0_0000_0000_0000) - 1.0
-        })
-        .collect();
     for (name, data) in [
-        ("compressible (a ramp of repeated values)", smooth),
-        ("incompressible (random mantissas)", noise),
+        ("compressible (a ramp of repeated values)", ramp(n)),
+        (
+            "incompressible (random mantissas)",
+            noise(n, 0x2545f4914f6cdd1d),
+        ),
     ] {
         let a = Value::Array(Chunk::from_slice(DType::F64, &[n], &data));
         let placed = c.scatter_to(vec![(a.clone(), 1), (a, 2)]).expect("scatter");

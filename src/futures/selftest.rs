@@ -532,6 +532,25 @@ pub fn spill(c: &Client, limit: u64) -> Check {
     }))
 }
 
+/// `n` float64 values that compress well: a ramp in which each value repeats 64 times.
+pub fn ramp(n: usize) -> Vec<f64> {
+    (0..n).map(|i| (i / 64) as f64).collect()
+}
+
+/// `n` float64 values in [0, 1) with random mantissas (xorshift from `seed`): lz4 cannot
+/// shrink them.
+pub fn noise(n: usize, seed: u64) -> Vec<f64> {
+    let mut x = seed.max(1);
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            f64::from_bits((x >> 12) | 0x3ff0_0000_0000_0000) - 1.0
+        })
+        .collect()
+}
+
 /// A compressible and an incompressible array are sent between two workers; returns the
 /// payload bytes before and after compression, and checks the results.
 pub fn wire(c: &Client, compressing: bool) -> Check {
@@ -539,18 +558,11 @@ pub fn wire(c: &Client, compressing: bool) -> Check {
         return Ok(json!({"skipped": "one worker"}));
     }
     let n = 1usize << 21; // 16 MiB of f64
-    let smooth: Vec<f64> = (0..n).map(|i| (i / 64) as f64).collect();
-    let mut x = 0x9e3779b97f4a7c15u64;
-    let noise: Vec<f64> = (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            f64::from_bits((x >> 12) | 0x3ff0_0000_0000_0000) - 1.0
-        })
-        .collect();
     let mut out = serde_json::Map::new();
-    for (name, data) in [("compressible", smooth), ("incompressible", noise)] {
+    for (name, data) in [
+        ("compressible", ramp(n)),
+        ("incompressible", noise(n, 0x9e3779b97f4a7c15)),
+    ] {
         let a = Value::Array(Chunk::from_slice(DType::F64, &[n], &data));
         let twice: Vec<f64> = data.iter().map(|x| x + x).collect();
         let want = Value::Array(Chunk::from_slice(DType::F64, &[n], &twice));
