@@ -11,6 +11,9 @@
 //! (T, 90, 90); a reshape to (T, 720 * 1440) that merges whole blocks; the same reshape
 //! from the space-contiguous blocks, which must move data.
 
+mod common;
+
+use common::memcpy_gbs;
 use std::time::Instant;
 use tessera::comm::mpi::{launched_under_mpi, MpiTransport};
 use tessera::comm::{Rank, Transport};
@@ -18,21 +21,10 @@ use tessera::expr::eval::{evaluate, into_array, Bindings};
 use tessera::expr::Value;
 use tessera::{start, start_on, Client, ClientOptions, DArray, Started};
 
-const MIB16: usize = 16 << 20;
+use common::MIB16;
 
 fn arr(src: &str, b: &Bindings) -> DArray {
     into_array(evaluate(src, b).expect("expr")).expect("array")
-}
-
-fn memcpy_gbs() -> f64 {
-    let src = vec![1u8; MIB16];
-    let mut dst = vec![0u8; MIB16];
-    let t = Instant::now();
-    for _ in 0..20 {
-        dst.copy_from_slice(std::hint::black_box(&src));
-        std::hint::black_box(&mut dst);
-    }
-    (MIB16 * 20) as f64 / t.elapsed().as_secs_f64() / 1e9
 }
 
 fn main() {

@@ -218,30 +218,20 @@ fn compression_on_and_off() {
     // The same eval gives the same numbers either way (a rechunk moves every block).
     let expr =
         "(arange(200000, chunks=7000).reshape((400, 500)).rechunk((500, 13)) % 7).sum(axis=0)";
-    let a = ok_json(&tessera(
-        None,
-        &[
-            "eval",
-            "--json",
-            "--workers",
-            "3",
-            "--compression",
-            "on",
-            expr,
-        ],
-    ));
-    let b = ok_json(&tessera(
-        None,
-        &[
-            "eval",
-            "--json",
-            "--workers",
-            "3",
-            "--compression",
-            "off",
-            expr,
-        ],
-    ));
+    let [a, b] = ["on", "off"].map(|mode| {
+        ok_json(&tessera(
+            None,
+            &[
+                "eval",
+                "--json",
+                "--workers",
+                "3",
+                "--compression",
+                mode,
+                expr,
+            ],
+        ))
+    });
     assert_eq!(a["data"], b["data"]);
 }
 
