@@ -39,6 +39,9 @@ pub enum Error {
     /// Reading or writing files.
     #[error("{0}")]
     Io(String),
+    /// A job file that cannot run as written (the message names the file, line and key).
+    #[error("{0}")]
+    Job(String),
     /// A bug in Tessera.
     #[error("internal error (this is a bug, please report it): {0}")]
     Internal(String),

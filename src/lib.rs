@@ -13,9 +13,12 @@ pub mod comm;
 pub mod error;
 pub mod expr;
 pub mod futures;
+pub mod gen;
 pub mod io;
+pub mod job;
 pub mod labeled;
 pub mod optimize;
+pub mod plot;
 pub mod runtime;
 
 pub use array::graph::DArray;

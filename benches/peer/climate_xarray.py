@@ -6,6 +6,10 @@ monthly climatology, writes the anomalies to NetCDF-4 (float32) and computes
 the area-weighted global mean time series.  Prints ONE JSON line on stdout;
 progress and library warnings go to stderr.
 
+Bytes moved and read (distributed scheduler only): the workers' counters from
+side_by_side_peer.py (bytes served to other workers, P2P shards to other workers,
+rchar), after - before the three steps, as ``transfers``.
+
 Memory: a background thread sums the RSS of this process and all of its
 descendants (nanny and worker processes) every 0.1 s; ``peak_rss_bytes`` is
 the highest such sum.  Summing RSS counts shared library pages once per
@@ -97,7 +101,9 @@ def main():
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1,
                                processes=True, dashboard_address=None)
         client = Client(cluster)
+        counters = _transfer_counters(client)
     else:
+        counters = None
         dask.config.set(scheduler="threads", num_workers=args.workers)
     startup = time.perf_counter() - t
 
@@ -107,6 +113,7 @@ def main():
         os.close(fd)
 
     steps, checks = {}, {}
+    counted_before = counters.now() if counters else None
 
     def step(name):
         """Context manager timing one step into steps[name]."""
@@ -145,6 +152,7 @@ def main():
             series = tas.weighted(weights).mean(("lat", "lon")).compute()
         checks["weighted_mean_first"] = float(series[0])
         checks["weighted_mean_mean"] = float(series.mean())
+        transfers = counters.delta(counted_before, counters.now()) if counters else None
         ds.close()
     finally:
         if client is not None:
@@ -177,9 +185,23 @@ def main():
         "max_worker_rss_bytes": sampler.peak_child,
         "steps": steps,
         "checks": checks,
+        "transfers": transfers,
         "anomalies_path": out if args.keep else None,
     }
     print(json.dumps(result), flush=True)
+
+
+def _transfer_counters(client):
+    """Worker transfer/read counters (side_by_side_peer.py), or None if they cannot be set up."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    try:
+        import side_by_side_peer as sbs
+
+        client.run(sbs._install_counters)
+        return sbs.Counters(client)
+    except Exception as e:  # counters are extra information; the workflow runs without them
+        log(f"warning: no transfer counters ({e!r})")
+        return None
 
 
 def _version(module):

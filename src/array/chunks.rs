@@ -38,6 +38,21 @@ pub enum ChunkSpec {
 /// Default byte target of one chunk for `"auto"` (dask's `array.chunk-size` default).
 pub const AUTO_CHUNK_BYTES: usize = 128 * 1024 * 1024;
 
+static AUTO_TARGET: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(AUTO_CHUNK_BYTES);
+
+/// The byte target of `"auto"` chunks and of file blocks: [`AUTO_CHUNK_BYTES`] unless a
+/// job set another (`chunk_target` in a job file). Plans are built on rank 0 only, so a
+/// process-wide setting is enough.
+pub fn auto_chunk_bytes() -> usize {
+    AUTO_TARGET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Sets the byte target of `"auto"` chunks (at least 1 KiB).
+pub fn set_auto_chunk_bytes(bytes: usize) {
+    AUTO_TARGET.store(bytes.max(1024), std::sync::atomic::Ordering::Relaxed);
+}
+
 /// The block sizes of every axis. Invariant: each axis' sizes add up to its length and are
 /// positive, except a zero-length axis which has the single block `0`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -324,7 +339,7 @@ pub fn normalize(
     Ok(ChunkGrid::new(auto_fill(
         shape,
         itemsize,
-        AUTO_CHUNK_BYTES,
+        auto_chunk_bytes(),
         &fixed,
     )))
 }

@@ -200,3 +200,57 @@ pub enum ExprKind {
         items: Vec<IndexItem>,
     },
 }
+
+impl Expr {
+    /// Every identifier the expression reads, with its span, in source order (function
+    /// names and constants included; attribute and keyword names are not identifiers).
+    pub fn names(&self) -> Vec<(String, Span)> {
+        let mut out = Vec::new();
+        self.collect_names(&mut out);
+        out
+    }
+
+    fn collect_names(&self, out: &mut Vec<(String, Span)>) {
+        match &self.kind {
+            ExprKind::Name(n) => out.push((n.clone(), self.span)),
+            ExprKind::Int(_)
+            | ExprKind::Float(_)
+            | ExprKind::Bool(_)
+            | ExprKind::NoneLit
+            | ExprKind::Str(_) => {}
+            ExprKind::Tuple(items) | ExprKind::List(items) => {
+                items.iter().for_each(|e| e.collect_names(out))
+            }
+            ExprKind::Dict(pairs) => pairs.iter().for_each(|(k, v)| {
+                k.collect_names(out);
+                v.collect_names(out);
+            }),
+            ExprKind::Unary { operand, .. } => operand.collect_names(out),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                lhs.collect_names(out);
+                rhs.collect_names(out);
+            }
+            ExprKind::Call { func, args, kwargs } => {
+                func.collect_names(out);
+                args.iter().for_each(|e| e.collect_names(out));
+                kwargs.iter().for_each(|k| k.value.collect_names(out));
+            }
+            ExprKind::Attr { value, .. } => value.collect_names(out),
+            ExprKind::Index { value, items } => {
+                value.collect_names(out);
+                for it in items {
+                    match it {
+                        IndexItem::Expr(e) => e.collect_names(out),
+                        IndexItem::Slice {
+                            start, stop, step, ..
+                        } => [start, stop, step]
+                            .into_iter()
+                            .flatten()
+                            .for_each(|e| e.collect_names(out)),
+                        IndexItem::Ellipsis(_) => {}
+                    }
+                }
+            }
+        }
+    }
+}

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::labeled::groupby::GroupBy;
 use crate::labeled::DataArray;
 use std::collections::HashMap;
+use std::path::Path;
 
 /// Names bound to values (from `--open`, job inputs, earlier job arrays).
 pub type Bindings = HashMap<String, Value>;
@@ -103,8 +104,31 @@ fn err(src: &str, span: Span, msg: impl Into<String>) -> Error {
 
 /// Parses and evaluates `src`.
 pub fn evaluate(src: &str, bindings: &Bindings) -> Result<Value> {
+    evaluate_in(src, bindings, None)
+}
+
+/// Parses and evaluates `src`, resolving relative paths given to `open()` against
+/// `base_dir` (a job file's directory) instead of the working directory.
+pub fn evaluate_in(src: &str, bindings: &Bindings, base_dir: Option<&Path>) -> Result<Value> {
     let e = parse(src).map_err(|pe| Error::Expr(pe.render(src)))?;
-    Ev { src, bindings }.eval(&e)
+    Ev {
+        src,
+        bindings,
+        base_dir,
+    }
+    .eval(&e)
+}
+
+/// Whether `n` means something without being bound: a function, a constant or a dtype
+/// name. A job array with such a name would hide it.
+pub fn is_builtin_name(n: &str) -> bool {
+    matches!(
+        n,
+        "nan" | "NaN" | "NAN" | "inf" | "Inf" | "infty" | "pi" | "e" | "newaxis"
+    ) || (DType::parse(n).is_some() && n.len() > 2)
+        || FUNCTIONS.contains(&n)
+        || LABELED_FUNCTIONS.contains(&n)
+        || UFunc::by_name(n).is_some()
 }
 
 /// Turns a final value into an array: scalars become 0-d arrays, tuples of ints 1-d.
@@ -158,6 +182,8 @@ pub(super) fn describe(v: &Value) -> String {
 pub(super) struct Ev<'a> {
     pub(super) src: &'a str,
     pub(super) bindings: &'a Bindings,
+    /// Where relative `open()` paths start (`None`: the working directory).
+    pub(super) base_dir: Option<&'a Path>,
 }
 
 pub(super) struct Args {

@@ -471,8 +471,11 @@ impl Ev<'_> {
                     opts.chunks = Some(self.chunk_spec(&v, s)?);
                 }
                 self.no_extra(a)?;
-                let d = open(std::path::Path::new(&path), &var, &opts)
-                    .map_err(|e| self.e(sp, e.to_string()))?;
+                let path = match self.base_dir {
+                    Some(base) if std::path::Path::new(&path).is_relative() => base.join(&path),
+                    _ => std::path::PathBuf::from(&path),
+                };
+                let d = open(&path, &var, &opts).map_err(|e| self.e(sp, e.to_string()))?;
                 Ok(Some(Value::Labeled(d)))
             }
             "slice" => {

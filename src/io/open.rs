@@ -6,7 +6,7 @@ use super::cf::CfDecode;
 use super::format::{detect, Format};
 use super::meta::VarInfo;
 use super::read::ReadSpec;
-use crate::array::chunks::{normalize, ChunkGrid, ChunkSpec, AUTO_CHUNK_BYTES};
+use crate::array::chunks::{auto_chunk_bytes, normalize, ChunkGrid, ChunkSpec};
 use crate::array::dtype::DType;
 use crate::array::graph::{DArray, Op};
 use crate::error::{Error, Result};
@@ -84,6 +84,7 @@ pub fn default_chunks(shape: &[usize], disk: Option<&[usize]>, itemsize: usize) 
             .collect(),
     };
     let unit = block.clone();
+    let target = auto_chunk_bytes();
     let bytes = |b: &[usize]| b.iter().product::<usize>() * itemsize;
     loop {
         // Axis whose block covers the smallest fraction of the axis and can still grow.
@@ -97,9 +98,9 @@ pub fn default_chunks(shape: &[usize], disk: Option<&[usize]>, itemsize: usize) 
         next[a] = (block[a] * 2)
             .min(shape[a].div_ceil(unit[a]) * unit[a])
             .min(shape[a].max(unit[a]));
-        if next[a] == block[a] || bytes(&next) > AUTO_CHUNK_BYTES {
+        if next[a] == block[a] || bytes(&next) > target {
             // Try a smaller whole multiple on this axis before giving up.
-            let room = AUTO_CHUNK_BYTES / bytes(&block).max(1);
+            let room = target / bytes(&block).max(1);
             if room >= 2 && block[a] < shape[a] {
                 block[a] = (block[a] * room).min(shape[a]);
                 block[a] = (block[a] / unit[a]).max(1) * unit[a];

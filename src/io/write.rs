@@ -107,6 +107,42 @@ fn tmp_path(target: &Path) -> Result<PathBuf> {
     Ok(dir.join(format!(".{name}.tessera-{}.tmp", std::process::id())))
 }
 
+/// Removes temporary files of `target` left by writers that died (killed, preempted or
+/// requeued by Slurm: a signal skips the cleanup), so a rerun starts clean. Files of
+/// processes still running are left alone. Returns how many were removed.
+pub fn remove_stale_temps(target: &Path) -> usize {
+    let (Some(name), Some(dir)) = (target.file_name().and_then(|n| n.to_str()), target.parent())
+    else {
+        return 0;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{name}.tessera-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = Path::new(&format!("/proc/{pid}")).exists();
+        if (!alive || pid == std::process::id()) && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Removes the temporary file unless the write finished.
 struct TmpGuard(PathBuf, bool);
 

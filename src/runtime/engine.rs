@@ -45,6 +45,8 @@ struct Engine {
     tasks: Tasks,
     /// Array computations' counters, summed.
     totals: RunReport,
+    /// When the engine started (ns since the Unix epoch): the zero of report timelines.
+    origin_ns: u64,
     inspect: Option<(Vec<InspectReply>, Vec<WorkerInfo>)>,
     /// Set when a worker died or the transport broke: later work fails at once.
     dead: Option<Error>,
@@ -103,6 +105,7 @@ impl Driver {
             engine: Mutex::new(Some(Engine {
                 tasks: Tasks::new(link.clone(), nw),
                 totals: RunReport::for_workers(nw),
+                origin_ns: super::report::unix_ns(),
                 t,
                 link,
                 nw,
@@ -429,6 +432,7 @@ impl Engine {
                     x.memory_per_worker,
                     x.stream,
                     x.events.clone(),
+                    self.origin_ns,
                 );
                 let started = s.start();
                 self.active = Some(Active {

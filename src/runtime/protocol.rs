@@ -31,6 +31,21 @@ pub struct CallDone {
     pub small: Option<Packed>,
 }
 
+/// An array task that finished on a worker.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct TaskDone {
+    /// Plan node.
+    pub node: u32,
+    /// Block.
+    pub block: u64,
+    /// Bytes of its output.
+    pub nbytes: u64,
+    /// When it ended, nanoseconds since the Unix epoch (the worker's clock).
+    pub end_ns: u64,
+    /// How long it ran, nanoseconds.
+    pub busy_ns: u64,
+}
+
 /// Counters a worker sends with its completions: what its tasks cost beyond their outputs.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
 pub struct WorkerCounters {
@@ -44,6 +59,13 @@ pub struct WorkerCounters {
     pub peak_rss: u64,
     /// Most chunk bytes the worker's store held in memory so far.
     pub peak_store: u64,
+    /// Chunk bytes the worker's store holds in memory now.
+    pub store_bytes: u64,
+    /// Resident memory of the worker's process now (VmRSS), bytes.
+    pub rss: u64,
+    /// When these counters were taken (and, for a single result, when its task ended),
+    /// nanoseconds since the Unix epoch.
+    pub at_ns: u64,
 }
 
 /// A worker's state, as [`crate::Client::inspect_workers`] reports it.
@@ -152,7 +174,7 @@ pub enum Msg {
         /// Computation.
         comp: u64,
         /// Finished blocks.
-        items: Vec<(u32, u64, u64)>,
+        items: Vec<TaskDone>,
         /// Bytes these tasks read from files.
         bytes_read: u64,
         /// What they cost.

@@ -46,6 +46,39 @@ impl WorkerStats {
     }
 }
 
+/// Most task spans a report keeps (a 100,000-task run fits); later ones are counted in
+/// `tasks` but not drawn, and `timeline_truncated` says so.
+pub const MAX_SPANS: usize = 200_000;
+/// Most memory samples a report keeps.
+pub const MAX_SAMPLES: usize = 50_000;
+
+/// One task run by a worker, in seconds since the client started (rank 0's clock; workers
+/// on other nodes are placed by their own wall clock).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct TaskSpan {
+    /// Worker rank.
+    pub worker: u32,
+    /// When it started.
+    pub start: f64,
+    /// When it ended.
+    pub end: f64,
+    /// What it did: the plan operation (`read`, `fused`, `rechunk`, ...).
+    pub kind: String,
+}
+
+/// A worker's memory at one moment, in seconds since the client started.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MemorySample {
+    /// Worker rank.
+    pub worker: u32,
+    /// When.
+    pub t: f64,
+    /// Bytes its store held in memory.
+    pub store_bytes: u64,
+    /// Resident memory of its process.
+    pub rss_bytes: u64,
+}
+
 /// Counters of one computation, or of a whole session.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunReport {
@@ -67,6 +100,39 @@ pub struct RunReport {
     pub bytes_spilled: u64,
     /// Per worker.
     pub workers: Vec<WorkerStats>,
+    /// Every task, for the timeline plot (`tessera report --plot`).
+    #[serde(default)]
+    pub timeline: Vec<TaskSpan>,
+    /// Each worker's memory over time, sampled as its completions arrive.
+    #[serde(default)]
+    pub memory: Vec<MemorySample>,
+    /// More than [`MAX_SPANS`] tasks ran: the timeline holds the first ones.
+    #[serde(default)]
+    pub timeline_truncated: bool,
+}
+
+/// Resident memory of this process now (`VmRSS`) and its peak so far (`VmHWM`), bytes;
+/// 0 where unknown.
+pub fn rss_now_and_peak() -> (u64, u64) {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return (0, 0);
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|k| k.parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Nanoseconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Peak resident memory of this process so far (`VmHWM`), bytes; 0 where unknown.
@@ -101,6 +167,22 @@ impl RunReport {
         self.workers.get_mut(w.wrapping_sub(1))
     }
 
+    /// Records a task span (dropped beyond [`MAX_SPANS`]).
+    pub fn span(&mut self, span: TaskSpan) {
+        if self.timeline.len() < MAX_SPANS {
+            self.timeline.push(span);
+        } else {
+            self.timeline_truncated = true;
+        }
+    }
+
+    /// Records a memory sample (dropped beyond [`MAX_SAMPLES`]).
+    pub fn sample(&mut self, s: MemorySample) {
+        if self.memory.len() < MAX_SAMPLES {
+            self.memory.push(s);
+        }
+    }
+
     /// Adds another report's counters (peaks take the larger value).
     pub fn add(&mut self, r: &RunReport) {
         self.tasks += r.tasks;
@@ -109,6 +191,13 @@ impl RunReport {
         self.bytes_gathered += r.bytes_gathered;
         self.bytes_read += r.bytes_read;
         self.bytes_spilled += r.bytes_spilled;
+        for s in &r.timeline {
+            self.span(s.clone());
+        }
+        self.timeline_truncated |= r.timeline_truncated;
+        for m in &r.memory {
+            self.sample(m.clone());
+        }
         for (a, b) in self.workers.iter_mut().zip(&r.workers) {
             a.tasks += b.tasks;
             a.bytes_sent += b.bytes_sent;

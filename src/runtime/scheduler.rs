@@ -12,8 +12,8 @@
 
 use super::link::{ExecEvent, ExecOutcome};
 use super::plan::{ChunkKey, Dep, Plan};
-use super::protocol::{Cmd, Msg};
-use super::report::RunReport;
+use super::protocol::{Cmd, Msg, WorkerCounters};
+use super::report::{MemorySample, RunReport, TaskSpan};
 use crate::array::blocks;
 use crate::array::chunk::Chunk;
 use crate::array::graph::Op;
@@ -83,6 +83,10 @@ pub(crate) struct Scheduler {
     plan_pending: Vec<bool>,
     /// Root blocks received so far.
     got: Vec<bool>,
+    /// When the client started, ns since the Unix epoch: the timeline's zero.
+    origin_ns: u64,
+    /// Per worker, when its memory was last sampled.
+    last_sample: Vec<u64>,
 }
 
 impl Scheduler {
@@ -92,6 +96,7 @@ impl Scheduler {
         memory_per_worker: u64,
         stream: bool,
         events: Sender<ExecEvent>,
+        origin_ns: u64,
     ) -> Scheduler {
         let gather = plan.gather;
         let n = plan.nodes.len();
@@ -174,6 +179,8 @@ impl Scheduler {
             plan_sent: vec![false; nw + 1],
             plan_pending: vec![false; nw + 1],
             got: vec![false; root_blocks],
+            origin_ns,
+            last_sample: vec![0; nw + 1],
         }
     }
 
@@ -491,8 +498,10 @@ impl Scheduler {
                 if let Some(ws) = self.report.worker(w) {
                     ws.bytes_read += bytes_read;
                 }
-                for (node, block, nb) in items {
-                    self.task_done(node as usize, block as usize, nb, w)?;
+                self.sample_memory(w, &counters);
+                for it in items {
+                    self.record_span(w, it.node as usize, it.end_ns, it.busy_ns);
+                    self.task_done(it.node as usize, it.block as usize, it.nbytes, w)?;
                 }
             }
             Msg::Failed {
@@ -524,6 +533,8 @@ impl Scheduler {
                 if let Some(ws) = self.report.worker(w) {
                     ws.bytes_read += bytes_read;
                 }
+                self.sample_memory(w, &counters);
+                self.record_span(w, key.node as usize, counters.at_ns, counters.busy_ns);
                 self.receive_root(key, c)?;
                 self.task_done(key.node as usize, key.block as usize, nb, w)?;
             }
@@ -562,6 +573,41 @@ impl Scheduler {
             self.batches[holder as usize].push(Cmd::Release(key));
         }
         Ok(())
+    }
+
+    /// Seconds since the client started of a worker's Unix-epoch timestamp.
+    fn since_origin(&self, ns: u64) -> f64 {
+        ns.saturating_sub(self.origin_ns) as f64 * 1e-9
+    }
+
+    /// A task's span on the timeline.
+    fn record_span(&mut self, w: usize, node: usize, end_ns: u64, busy_ns: u64) {
+        let kind = self.plan.nodes.get(node).map_or("task", |n| n.op.name());
+        let span = TaskSpan {
+            worker: w as u32,
+            start: self.since_origin(end_ns.saturating_sub(busy_ns)),
+            end: self.since_origin(end_ns),
+            kind: kind.to_string(),
+        };
+        self.report.span(span);
+    }
+
+    /// A worker's memory, at most every 10 ms per worker.
+    fn sample_memory(&mut self, w: usize, c: &WorkerCounters) {
+        let Some(last) = self.last_sample.get_mut(w) else {
+            return;
+        };
+        if c.at_ns < last.saturating_add(10_000_000) {
+            return;
+        }
+        *last = c.at_ns;
+        let t = self.since_origin(c.at_ns);
+        self.report.sample(MemorySample {
+            worker: w as u32,
+            t,
+            store_bytes: c.store_bytes,
+            rss_bytes: c.rss,
+        });
     }
 
     fn task_done(&mut self, n: usize, b: usize, nb: u64, w: usize) -> Result<()> {

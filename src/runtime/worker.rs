@@ -4,8 +4,8 @@
 
 use super::failure::{run_task, Failure};
 use super::plan::{ChunkKey, Plan};
-use super::protocol::{CallDone, Cmd, Msg, Packing, WireArg, WorkerCounters, WorkerInfo};
-use super::report::peak_rss_bytes;
+use super::protocol::{CallDone, Cmd, Msg, Packing, TaskDone, WireArg, WorkerCounters, WorkerInfo};
+use super::report::{peak_rss_bytes, rss_now_and_peak, unix_ns};
 use super::store::{Entry, Store, StoreConfig, StoreStats};
 use crate::array::chunk::Chunk;
 use crate::comm::compress::{self, Policy};
@@ -80,7 +80,7 @@ struct Task {
 /// the time they ran.
 #[derive(Default)]
 struct Finished {
-    items: Vec<(u32, u64, u64)>,
+    items: Vec<TaskDone>,
     bytes_read: u64,
     busy_ns: u64,
 }
@@ -99,6 +99,8 @@ pub struct Worker<T: Transport> {
     /// Store counters at the last report (spill deltas are reported).
     reported: StoreStats,
     peak_rss: u64,
+    /// Resident memory at the last read.
+    rss: u64,
     rss_read_at: Option<Instant>,
     /// Payload bytes sent, before and after compression.
     bytes_sent: std::cell::Cell<(u64, u64)>,
@@ -126,6 +128,7 @@ impl<T: Transport> Worker<T> {
             called: Vec::new(),
             reported: StoreStats::default(),
             peak_rss: 0,
+            rss: 0,
             rss_read_at: None,
             bytes_sent: std::cell::Cell::new((0, 0)),
             released: HashSet::new(),
@@ -196,6 +199,9 @@ impl<T: Transport> Worker<T> {
             unspilled: now.bytes_unspilled - self.reported.bytes_unspilled,
             peak_rss: self.peak_rss(),
             peak_store: now.peak_bytes_in_memory,
+            store_bytes: now.bytes_in_memory,
+            rss: self.rss,
+            at_ns: unix_ns(),
         };
         self.reported = now;
         c
@@ -208,7 +214,7 @@ impl<T: Transport> Worker<T> {
             .rss_read_at
             .is_none_or(|t| t.elapsed() > Duration::from_millis(50))
         {
-            self.peak_rss = peak_rss_bytes();
+            (self.rss, self.peak_rss) = rss_now_and_peak();
             self.rss_read_at = Some(Instant::now());
         }
         self.peak_rss
@@ -520,7 +526,13 @@ impl<T: Transport> Worker<T> {
                     };
                     self.store.insert(key, entry).map_err(CommError::Closed)?;
                     let f = self.done.entry(comp).or_default();
-                    f.items.push((node as u32, block as u64, nbytes));
+                    f.items.push(TaskDone {
+                        node: node as u32,
+                        block: block as u64,
+                        nbytes,
+                        end_ns: unix_ns(),
+                        busy_ns,
+                    });
                     f.bytes_read += bytes_read;
                     f.busy_ns += busy_ns;
                 }

@@ -1,13 +1,16 @@
 //! The `tessera` command line. Arguments are parsed by clap, then validated; every error
 //! is printed once (by rank 0) as one clear message with a non-zero exit code.
 
+mod args;
+pub mod render;
+
+pub use args::{parse_compression, parse_size, RuntimeArgs};
+use render::{data_json, describe_labels, labels_json, render};
+
 use crate::array::api;
-use crate::array::chunk::Chunk;
 use crate::array::chunks::ChunkSpec;
-use crate::array::dtype::{DType, Element};
 use crate::expr::eval::{evaluate, into_array, Bindings, Value};
 use crate::runtime::{start, ClientOptions, Started};
-use crate::with_dtype;
 use anyhow::{anyhow, Context};
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value as Json};
@@ -85,6 +88,54 @@ enum Command {
         #[arg(long)]
         workers: Option<usize>,
     },
+    /// Run a job file: inputs, named arrays and outputs (see jobs/README.md). In-process by
+    /// default; under mpirun/srun rank 0 schedules and the other ranks work.
+    Run {
+        /// The job file (TOML).
+        job: PathBuf,
+        /// Print the plan of every output (before and after optimization, with predicted
+        /// tasks and bytes) and compute nothing.
+        #[arg(long)]
+        explain: bool,
+        /// Write the run report (JSON) to this file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Replace existing output files.
+        #[arg(long)]
+        overwrite: bool,
+        /// Keep completed intermediate arrays and outputs here; a rerun (e.g. after a Slurm
+        /// requeue) resumes from them.
+        #[arg(long, value_name = "DIR")]
+        checkpoint: Option<PathBuf>,
+        /// In-process worker threads (ignored under MPI).
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Byte target of automatically chosen blocks, e.g. 64M (default 128M).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        chunk_target: Option<u64>,
+        /// Progress display: auto (a bar on a terminal, log lines otherwise), bar, log, off.
+        #[arg(long, value_name = "MODE", default_value = "auto")]
+        progress: String,
+        /// No log lines or summary table (outputs still print).
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
+    /// Generate realistic test data (CF-compliant NetCDF-4, or HDF5 for .h5).
+    Gen {
+        #[command(subcommand)]
+        what: GenCommand,
+    },
+    /// Summarize a run report (`--report FILE` of run/eval); --plot draws the task timeline
+    /// per worker and memory over time.
+    Report {
+        /// The report (JSON).
+        report: PathBuf,
+        /// Draw to this file: .png, .svg or .html.
+        #[arg(long, value_name = "FILE")]
+        plot: Option<PathBuf>,
+    },
     /// Describe a NetCDF or HDF5 file, like `ncdump -h`.
     Info {
         /// The file.
@@ -106,56 +157,51 @@ enum Command {
     },
 }
 
-/// Worker memory, spill and wire settings shared by the commands that run work.
-#[derive(clap::Args, Debug, Clone)]
-pub struct RuntimeArgs {
-    /// Memory limit of each worker, e.g. 512M or 4G: above 70 % of it a worker spills its
-    /// least recently used chunks to --spill-dir (default: half the node's memory shared
-    /// by the workers on it).
-    #[arg(long, alias = "memory-per-worker", value_name = "SIZE", value_parser = parse_size)]
-    pub memory_limit: Option<u64>,
-    /// Where workers spill (default $TESSERA_SPILL_DIR, else $TMPDIR, else /tmp); use a
-    /// node-local disk. Each worker's files are removed when it exits.
-    #[arg(long, value_name = "DIR")]
-    pub spill_dir: Option<PathBuf>,
-    /// Compress chunks sent between workers: auto (only between nodes), on, off.
-    #[arg(long, value_name = "MODE", value_parser = parse_compression)]
-    pub compression: Option<crate::runtime::worker::Compression>,
+/// What `tessera gen` makes.
+#[derive(Subcommand, Debug)]
+enum GenCommand {
+    /// Daily near-surface air temperature on a global grid: seasonal cycle, latitude
+    /// gradient, noise and fill values, with CF time/lat/lon coordinates.
+    Climate {
+        /// The file to write (.nc NetCDF-4, .h5 HDF5).
+        out: PathBuf,
+        /// Daily time steps.
+        #[arg(long, default_value_t = 365)]
+        days: usize,
+        /// Grid spacing in degrees (must divide 180).
+        #[arg(long, default_value_t = 2.0)]
+        grid: f64,
+        /// First day.
+        #[arg(long, default_value = "2000-01-01")]
+        start: String,
+        /// standard, noleap or 360_day.
+        #[arg(long, default_value = "standard")]
+        calendar: String,
+        /// Random seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Variable name.
+        #[arg(long, default_value = "tas")]
+        variable: String,
+        /// On-disk chunks T,Y,X.
+        #[arg(long, value_name = "T,Y,X", value_parser = parse_chunks3)]
+        chunks: Option<[usize; 3]>,
+        /// zlib level 1-9.
+        #[arg(long)]
+        deflate: Option<u8>,
+        /// Replace an existing file.
+        #[arg(long)]
+        overwrite: bool,
+    },
 }
 
-impl RuntimeArgs {
-    /// Client options with these settings applied.
-    pub fn options(&self) -> anyhow::Result<ClientOptions> {
-        let mut o = ClientOptions::default();
-        if let Some(m) = self.memory_limit {
-            if m < (1 << 20) {
-                return Err(anyhow!(
-                    "--memory-limit {m} bytes is too small (at least 1M)"
-                ));
-            }
-            o.memory_per_worker = m;
-        }
-        if let Some(d) = &self.spill_dir {
-            if !d.is_dir() {
-                return Err(anyhow!("--spill-dir {}: no such directory", d.display()));
-            }
-            o.spill_dir = d.clone();
-        }
-        if let Some(c) = self.compression {
-            o.compression = c;
-        }
-        Ok(o)
-    }
-}
-
-fn parse_compression(s: &str) -> Result<crate::runtime::worker::Compression, String> {
-    use crate::runtime::worker::Compression;
-    match s {
-        "auto" => Ok(Compression::Auto),
-        "on" => Ok(Compression::On),
-        "off" => Ok(Compression::Off),
-        _ => Err(format!("'{s}' is not a compression mode (auto, on, off)")),
-    }
+fn parse_chunks3(s: &str) -> Result<[usize; 3], String> {
+    let v: Vec<usize> = s
+        .split(',')
+        .map(|p| p.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("'{s}' is not three integers T,Y,X"))?;
+    <[usize; 3]>::try_from(v).map_err(|_| format!("'{s}' is not three integers T,Y,X"))
 }
 
 /// Entry point: returns the process exit code.
@@ -219,6 +265,125 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 say!("{}", e.render_json());
             } else {
                 say!("{}", e.render_text());
+            }
+            Ok(())
+        }
+        Command::Run {
+            job,
+            explain,
+            report,
+            overwrite,
+            checkpoint,
+            workers,
+            chunk_target,
+            progress,
+            quiet,
+            runtime,
+        } => {
+            let job = match crate::job::load(&job) {
+                Ok(j) => j,
+                // Every rank reaches the same verdict; rank 0 alone says it.
+                Err(_) if mpi_rank() > 0 => std::process::exit(1),
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(t) = chunk_target.or(job.runtime.chunk_target) {
+                crate::array::chunks::set_auto_chunk_bytes(t as usize);
+            }
+            if explain {
+                if mpi_rank() > 0 {
+                    return Ok(());
+                }
+                let workers = match workers.or(job.runtime.workers) {
+                    Some(w) => w.max(1),
+                    None => mpi_size()
+                        .map(|n| n.saturating_sub(1).max(1))
+                        .unwrap_or(ClientOptions::default().workers),
+                };
+                say!("{}", crate::job::run::explain(&job, workers)?.trim_end());
+                return Ok(());
+            }
+            let opts = job_options(&runtime, workers, &job)?;
+            let _ = progress;
+            let client = match start(&opts)? {
+                Started::Client(c) => c,
+                Started::WorkerFinished => return Ok(()),
+            };
+            if !quiet {
+                eprintln!(
+                    "[{}] {} on {} worker(s) ({})",
+                    job.name,
+                    job.path.display(),
+                    client.workers(),
+                    client.transport_kind()
+                );
+            }
+            let run_opts = crate::job::RunOptions {
+                overwrite,
+                checkpoint,
+                quiet,
+            };
+            let summary = crate::job::run(&client, &job, &run_opts)?;
+            if let Some(path) = report {
+                let text = serde_json::to_string_pretty(&summary.report)?;
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write report {}", path.display()))?;
+            }
+            if !quiet {
+                eprint!("{}", render::summary_table(&summary.report));
+            }
+            Ok(())
+        }
+        Command::Gen {
+            what:
+                GenCommand::Climate {
+                    out,
+                    days,
+                    grid,
+                    start,
+                    calendar,
+                    seed,
+                    variable,
+                    chunks,
+                    deflate,
+                    overwrite,
+                },
+        } => {
+            let spec = crate::gen::ClimateSpec {
+                days,
+                grid_degrees: grid,
+                start,
+                calendar,
+                seed,
+                variable,
+                chunks,
+                deflate,
+                ..Default::default()
+            };
+            let s = crate::gen::climate(&out, &spec, overwrite)?;
+            say!(
+                "wrote {} shape={:?} ({:.1} MB in {:.2} s)",
+                s.path.display(),
+                s.shape,
+                s.bytes as f64 / 1e6,
+                s.seconds
+            );
+            Ok(())
+        }
+        Command::Report { report, plot } => {
+            let text = std::fs::read_to_string(&report)
+                .with_context(|| format!("cannot read report {}", report.display()))?;
+            let r: crate::runtime::RunReport = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a Tessera run report", report.display()))?;
+            say!("{}", render::summary_table(&r).trim_end());
+            if let Some(out) = plot {
+                let p = crate::plot::plot(&r, &out)?;
+                say!(
+                    "plotted {} tasks of {} workers to {} ({})",
+                    p.spans_drawn,
+                    p.workers,
+                    out.display(),
+                    p.format
+                );
             }
             Ok(())
         }
@@ -354,6 +519,37 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Client options for a job: command-line flags first, then the job's `[runtime]`.
+fn job_options(
+    args: &RuntimeArgs,
+    workers: Option<usize>,
+    job: &crate::job::Job,
+) -> anyhow::Result<ClientOptions> {
+    let mut o = args.options()?;
+    let r = &job.runtime;
+    if args.memory_limit.is_none() {
+        if let Some(m) = r.memory_limit {
+            o.memory_per_worker = m;
+        }
+    }
+    if args.spill_dir.is_none() {
+        if let Some(d) = &r.spill_dir {
+            o.spill_dir = d.clone();
+        }
+    }
+    if args.compression.is_none() {
+        if let Some(c) = r.compression {
+            o.compression = c;
+        }
+    }
+    match workers.or(r.workers) {
+        Some(0) => return Err(anyhow!("--workers must be at least 1")),
+        Some(w) => o.workers = w,
+        None => {}
+    }
+    Ok(o)
 }
 
 /// The futures scenarios (or the spill scenario) on whatever cluster this is; rank 0 prints
@@ -493,32 +689,6 @@ fn mpi_size() -> Option<usize> {
     .find_map(|k| std::env::var(k).ok()?.parse().ok())
 }
 
-/// `4096`, `512K`, `512M`, `4G` (binary multiples).
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m = match c.to_ascii_uppercase() {
-                'K' => 1u64 << 10,
-                'M' => 1 << 20,
-                'G' => 1 << 30,
-                'T' => 1 << 40,
-                _ => return Err(format!("unknown size suffix in '{s}' (use K, M, G or T)")),
-            };
-            (&t[..i], m)
-        }
-        _ => (t, 1),
-    };
-    let n: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size such as 512M or 4G"))?;
-    if n.is_nan() || n <= 0.0 {
-        return Err(format!("size must be positive, got '{s}'"));
-    }
-    Ok((n * mult as f64) as u64)
-}
-
 /// `FILE:VAR` or `FILE` (the variable then takes the array's name, or `data`).
 fn split_target(t: &str, labeled: &Option<crate::labeled::DataArray>) -> (String, String) {
     let default = || {
@@ -544,100 +714,4 @@ fn write_report(
             .with_context(|| format!("cannot write report {}", path.display()))?;
     }
     Ok(())
-}
-
-/// `tas (time: 1096, lat: 12, lon: 16)` and one line per coordinate (first and last labels).
-fn describe_labels(d: &crate::labeled::DataArray) -> String {
-    let dims: Vec<String> = d.sizes().iter().map(|(n, l)| format!("{n}: {l}")).collect();
-    let mut out = format!(
-        "{} ({})",
-        d.name.as_deref().unwrap_or("<array>"),
-        dims.join(", ")
-    );
-    for (name, c) in &d.coords {
-        let vals: Vec<String> = match c.to_json() {
-            Json::Array(v) => v
-                .iter()
-                .map(|x| match x {
-                    Json::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect(),
-            _ => vec![],
-        };
-        let shown = if vals.len() > 6 {
-            format!("{}, {}, ..., {}", vals[0], vals[1], vals[vals.len() - 1])
-        } else {
-            vals.join(", ")
-        };
-        out.push_str(&format!("\n  {name} ({}): {shown}", c.dtype_name()));
-    }
-    out
-}
-
-/// Dimension names and coordinates of a labeled result, for `--json`.
-fn labels_json(v: &Value) -> Option<(Json, Json)> {
-    let Value::Labeled(d) = v else { return None };
-    let coords: serde_json::Map<String, Json> = d
-        .coords
-        .iter()
-        .map(|(n, c)| (n.clone(), c.to_json()))
-        .collect();
-    Some((json!(d.dims), Json::Object(coords)))
-}
-
-fn num_json<T: Element>(x: T, dtype: DType) -> Json {
-    if dtype == DType::Bool {
-        return Json::Bool(x.to_f64() != 0.0);
-    }
-    if dtype.is_float() {
-        let v = x.to_f64();
-        if v.is_nan() {
-            return json!("nan");
-        }
-        if v.is_infinite() {
-            return json!(if v > 0.0 { "inf" } else { "-inf" });
-        }
-        return json!(v);
-    }
-    if dtype.is_unsigned_int() {
-        json!(x.to_i128() as u64)
-    } else {
-        json!(x.to_i128() as i64)
-    }
-}
-
-fn data_json(c: &Chunk) -> Json {
-    with_dtype!(c.dtype, T, {
-        Json::Array(
-            c.view::<T>()
-                .iter()
-                .map(|&x| num_json(x, c.dtype))
-                .collect(),
-        )
-    })
-}
-
-/// A numpy-like rendering, abbreviated for large arrays.
-fn render(c: &Chunk) -> String {
-    let vals: Vec<String> = with_dtype!(c.dtype, T, {
-        c.view::<T>()
-            .iter()
-            .take(1000)
-            .map(|&x| match num_json(x, c.dtype) {
-                Json::String(s) => s,
-                v => v.to_string(),
-            })
-            .collect()
-    });
-    let body = if c.len() > 1000 {
-        format!("{}, ...", vals.join(", "))
-    } else {
-        vals.join(", ")
-    };
-    if c.shape.is_empty() {
-        format!("{} ({})", body, c.dtype)
-    } else {
-        format!("array(shape={:?}, dtype={}) [{}]", c.shape, c.dtype, body)
-    }
 }

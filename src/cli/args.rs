@@ -1,0 +1,84 @@
+//! Command-line settings shared by the commands that run work, and their value parsers.
+
+use crate::runtime::ClientOptions;
+use anyhow::anyhow;
+use std::path::PathBuf;
+
+/// Worker memory, spill and wire settings shared by the commands that run work.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RuntimeArgs {
+    /// Memory limit of each worker, e.g. 512M or 4G: above 70 % of it a worker spills its
+    /// least recently used chunks to --spill-dir (default: half the node's memory shared
+    /// by the workers on it).
+    #[arg(long, alias = "memory-per-worker", value_name = "SIZE", value_parser = parse_size)]
+    pub memory_limit: Option<u64>,
+    /// Where workers spill (default $TESSERA_SPILL_DIR, else $TMPDIR, else /tmp); use a
+    /// node-local disk. Each worker's files are removed when it exits.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+    /// Compress chunks sent between workers: auto (only between nodes), on, off.
+    #[arg(long, value_name = "MODE", value_parser = parse_compression)]
+    pub compression: Option<crate::runtime::worker::Compression>,
+}
+
+impl RuntimeArgs {
+    /// Client options with these settings applied.
+    pub fn options(&self) -> anyhow::Result<ClientOptions> {
+        let mut o = ClientOptions::default();
+        if let Some(m) = self.memory_limit {
+            if m < (1 << 20) {
+                return Err(anyhow!(
+                    "--memory-limit {m} bytes is too small (at least 1M)"
+                ));
+            }
+            o.memory_per_worker = m;
+        }
+        if let Some(d) = &self.spill_dir {
+            if !d.is_dir() {
+                return Err(anyhow!("--spill-dir {}: no such directory", d.display()));
+            }
+            o.spill_dir = d.clone();
+        }
+        if let Some(c) = self.compression {
+            o.compression = c;
+        }
+        Ok(o)
+    }
+}
+
+/// `auto`, `on` or `off`.
+pub fn parse_compression(s: &str) -> Result<crate::runtime::worker::Compression, String> {
+    use crate::runtime::worker::Compression;
+    match s {
+        "auto" => Ok(Compression::Auto),
+        "on" => Ok(Compression::On),
+        "off" => Ok(Compression::Off),
+        _ => Err(format!("'{s}' is not a compression mode (auto, on, off)")),
+    }
+}
+
+/// `4096`, `512K`, `512M`, `4G` (binary multiples).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("unknown size suffix in '{s}' (use K, M, G or T)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size such as 512M or 4G"))?;
+    if n.is_nan() || n <= 0.0 {
+        return Err(format!("size must be positive, got '{s}'"));
+    }
+    Ok((n * mult as f64) as u64)
+}
