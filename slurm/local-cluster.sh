@@ -26,7 +26,13 @@
 # Everything (config, munge key/socket, state, spool, pids, logs) lives in DIR; nothing in
 # /etc/slurm, /etc/munge, /run/munge or /var is read or written, so this can run beside a
 # system Slurm/munge.  `start` wipes the previous job state in DIR (job ids restart at 1)
-# and truncates DIR/log/jobcomp.txt.
+# and moves the previous logs and DIR/log/jobcomp.txt to DIR/log/prev/.
+#
+# Finished jobs: one line per job (and one, JobState=PENDING, per requeued run) is appended
+# to DIR/log/jobcomp.txt; `scontrol show job N` keeps them for MinJobAge=300 s; no sacct.
+# To rerun a requeued job at once: wait until it is PENDING, then
+# `scontrol update JobId=N StartTime=now+2` (not in the requeue's own second: the launch
+# would fail with "Job credential revoked").
 #
 # Tunables (environment variables, all optional):
 #   LOCAL_SLURM_CTLD_PORT   slurmctld port           (default 16817, not the system 6817)
@@ -252,11 +258,11 @@ do_start() {
     spawn slurmctld /usr/sbin/slurmctld -D -c -f "$CONF"
     spawn slurmd /usr/sbin/slurmd -D -f "$CONF"
 
-    cat >"$DIR/env.sh" <<EOF
-# Source me: point the Slurm client commands at the local cluster in $DIR.
-export SLURM_CONF=$CONF
-export LOCAL_SLURM_DIR=$DIR
-EOF
+    {
+        echo "# Source me: point the Slurm client commands at the local cluster in $DIR."
+        printf 'export SLURM_CONF=%q\n' "$CONF"
+        printf 'export LOCAL_SLURM_DIR=%q\n' "$DIR"
+    } >"$DIR/env.sh"
 
     local host state="" deadline=$((SECONDS + START_TIMEOUT))
     host=$(hostname -s)

@@ -2,6 +2,7 @@
 //! is printed once (by rank 0) as one clear message with a non-zero exit code.
 
 mod args;
+pub mod progress;
 pub mod render;
 
 pub use args::{parse_compression, parse_size, RuntimeArgs};
@@ -119,6 +120,63 @@ enum Command {
         /// No log lines or summary table (outputs still print).
         #[arg(long)]
         quiet: bool,
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
+    /// Submit a job file to Slurm: writes a batch script from slurm/tessera.sbatch (or
+    /// --template), submits it with sbatch and prints the job id and its output file.
+    Submit {
+        /// The job file (TOML).
+        job: PathBuf,
+        /// Nodes.
+        #[arg(long, default_value_t = 1)]
+        nodes: u32,
+        /// MPI ranks per node (rank 0 schedules; at least 2 ranks in all).
+        #[arg(long, default_value_t = 2)]
+        ntasks_per_node: u32,
+        /// Time limit, HH:MM:SS.
+        #[arg(long, default_value = "01:00:00")]
+        time: String,
+        /// Slurm partition.
+        #[arg(long)]
+        partition: Option<String>,
+        /// Slurm account.
+        #[arg(long)]
+        account: Option<String>,
+        /// Memory per node, e.g. 64G.
+        #[arg(long)]
+        mem: Option<String>,
+        /// Slurm output file (%j is the job id); default ./tessera-NAME-%j.out.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Checkpoint directory (on a shared filesystem): the job is requeueable and a
+        /// rerun resumes.
+        #[arg(long, value_name = "DIR")]
+        checkpoint: Option<PathBuf>,
+        /// Let Slurm requeue the job (implied by --checkpoint).
+        #[arg(long)]
+        requeue: bool,
+        /// Write the run report here.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Replace existing outputs.
+        #[arg(long)]
+        overwrite: bool,
+        /// Launch with mpirun inside the allocation instead of srun.
+        #[arg(long)]
+        mpirun: bool,
+        /// srun's MPI plugin (pmix; pmi2 only where the MPI was built for it).
+        #[arg(long, default_value = "pmix")]
+        mpi: String,
+        /// A shell line to run before the launch, e.g. 'module load openmpi' (repeatable).
+        #[arg(long, value_name = "LINE")]
+        setup: Vec<String>,
+        /// Your own copy of slurm/tessera.sbatch.
+        #[arg(long, value_name = "FILE")]
+        template: Option<PathBuf>,
+        /// Print the batch script; submit nothing.
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         runtime: RuntimeArgs,
     },
@@ -302,27 +360,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 say!("{}", crate::job::run::explain(&job, workers)?.trim_end());
                 return Ok(());
             }
+            let mode: progress::Mode = if quiet {
+                progress::Mode::Off
+            } else {
+                progress
+                    .parse()
+                    .map_err(|e: String| anyhow!("--progress: {e}"))?
+            };
             let opts = job_options(&runtime, workers, &job)?;
-            let _ = progress;
             let client = match start(&opts)? {
                 Started::Client(c) => c,
                 Started::WorkerFinished => return Ok(()),
             };
-            if !quiet {
-                eprintln!(
-                    "[{}] {} on {} worker(s) ({})",
-                    job.name,
-                    job.path.display(),
-                    client.workers(),
-                    client.transport_kind()
-                );
-            }
+            let mut display = progress::Display::start(mode, &job.name, client.progress());
+            display.line(&format!(
+                "[{}] {} on {} worker(s) ({})",
+                job.name,
+                job.path.display(),
+                client.workers(),
+                client.transport_kind()
+            ));
             let run_opts = crate::job::RunOptions {
                 overwrite,
                 checkpoint,
-                quiet,
             };
-            let summary = crate::job::run(&client, &job, &run_opts)?;
+            let outcome = crate::job::run(&client, &job, &run_opts, &|m: &str| {
+                display.line(&format!("[{}] {m}", job.name))
+            });
+            display.finish();
+            let summary = outcome?;
             if let Some(path) = report {
                 let text = serde_json::to_string_pretty(&summary.report)?;
                 std::fs::write(&path, text)
@@ -331,6 +397,74 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if !quiet {
                 eprint!("{}", render::summary_table(&summary.report));
             }
+            Ok(())
+        }
+        Command::Submit {
+            job,
+            nodes,
+            ntasks_per_node,
+            time,
+            partition,
+            account,
+            mem,
+            output,
+            checkpoint,
+            requeue,
+            report,
+            overwrite,
+            mpirun,
+            mpi,
+            setup,
+            template,
+            dry_run,
+            runtime,
+        } => {
+            let job = crate::job::load(&job)?;
+            let mut run_args = Vec::new();
+            if let Some(m) = runtime.memory_limit {
+                run_args.extend(["--memory-limit".to_string(), m.to_string()]);
+            }
+            if let Some(d) = &runtime.spill_dir {
+                run_args.extend(["--spill-dir".to_string(), d.display().to_string()]);
+            }
+            if let Some(c) = runtime.compression {
+                let mode = match c {
+                    crate::runtime::worker::Compression::Auto => "auto",
+                    crate::runtime::worker::Compression::On => "on",
+                    crate::runtime::worker::Compression::Off => "off",
+                };
+                run_args.extend(["--compression".to_string(), mode.to_string()]);
+            }
+            let o = crate::job::submit::SubmitOptions {
+                nodes,
+                ntasks_per_node,
+                time,
+                partition,
+                account,
+                mem,
+                output,
+                checkpoint,
+                report,
+                overwrite,
+                requeue,
+                launcher: if mpirun {
+                    crate::job::submit::Launcher::Mpirun
+                } else {
+                    crate::job::submit::Launcher::Srun(mpi)
+                },
+                setup,
+                run_args,
+                template,
+            };
+            if dry_run {
+                let text = crate::job::submit::script(&job, &o)?;
+                use std::io::Write as _;
+                let _ = write!(std::io::stdout(), "{text}");
+                return Ok(());
+            }
+            let s = crate::job::submit::submit(&job, &o)?;
+            say!("{}", s.line);
+            say!("{}", s.output.display());
             Ok(())
         }
         Command::Gen {

@@ -13,6 +13,7 @@ pub mod check;
 pub mod checkpoint;
 pub mod run;
 pub mod spec;
+pub mod submit;
 
 pub use check::load;
 pub use run::{run, RunOptions};

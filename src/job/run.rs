@@ -28,8 +28,6 @@ pub struct RunOptions {
     pub overwrite: bool,
     /// Checkpoint directory (overrides `[runtime] checkpoint`).
     pub checkpoint: Option<PathBuf>,
-    /// No log lines on stderr.
-    pub quiet: bool,
 }
 
 /// What a run did.
@@ -54,14 +52,16 @@ pub fn is_slurm_restart() -> bool {
         .is_some_and(|n| n > 0)
 }
 
-/// Runs `job` on `client`.
-pub fn run(client: &Client, job: &Job, opts: &RunOptions) -> Result<JobSummary> {
+/// Runs `job` on `client`; `say` gets one line per step done (for a log or a progress
+/// display).
+pub fn run(
+    client: &Client,
+    job: &Job,
+    opts: &RunOptions,
+    say: &dyn Fn(&str),
+) -> Result<JobSummary> {
     let started = Instant::now();
-    let log = |msg: String| {
-        if !opts.quiet {
-            eprintln!("[{}] {msg}", job.name);
-        }
-    };
+    let log = |msg: String| say(&msg);
     let ckpt_dir = opts.checkpoint.clone().or(job.runtime.checkpoint.clone());
     let mut ckpt = match &ckpt_dir {
         Some(d) => Some(Checkpoint::open(d, &job.path)?),

@@ -264,6 +264,12 @@ impl Client {
         self.kind
     }
 
+    /// Live counters of the work done so far (tasks planned and done, bytes read, moved
+    /// and spilled), for a progress display running on another thread.
+    pub fn progress(&self) -> Arc<crate::runtime::Progress> {
+        self.driver.progress.clone()
+    }
+
     /// The report of the last array computation.
     pub fn last_report(&self) -> Option<RunReport> {
         self.last_report.lock().ok().and_then(|r| r.clone())

@@ -47,6 +47,8 @@ struct Engine {
     totals: RunReport,
     /// When the engine started (ns since the Unix epoch): the zero of report timelines.
     origin_ns: u64,
+    /// Live counters (shared with the client's progress displays).
+    progress: Arc<super::progress::Progress>,
     inspect: Option<(Vec<InspectReply>, Vec<WorkerInfo>)>,
     /// Set when a worker died or the transport broke: later work fails at once.
     dead: Option<Error>,
@@ -55,6 +57,8 @@ struct Engine {
 
 /// The engine and who may drive it.
 pub(crate) struct Driver {
+    /// Live counters for progress displays.
+    pub(crate) progress: Arc<super::progress::Progress>,
     engine: Mutex<Option<Engine>>,
     requests: Receiver<Request>,
     /// Callers driving the engine right now (the background thread stands back).
@@ -101,11 +105,14 @@ impl Driver {
         link: Arc<Link>,
     ) -> Driver {
         let nw = t.size() - 1;
+        let progress = Arc::new(super::progress::Progress::default());
         Driver {
+            progress: progress.clone(),
             engine: Mutex::new(Some(Engine {
                 tasks: Tasks::new(link.clone(), nw),
                 totals: RunReport::for_workers(nw),
                 origin_ns: super::report::unix_ns(),
+                progress,
                 t,
                 link,
                 nw,
@@ -433,6 +440,7 @@ impl Engine {
                     x.stream,
                     x.events.clone(),
                     self.origin_ns,
+                    self.progress.clone(),
                 );
                 let started = s.start();
                 self.active = Some(Active {

@@ -7,6 +7,7 @@ mod engine;
 pub mod failure;
 pub mod link;
 pub mod plan;
+pub mod progress;
 pub mod protocol;
 pub mod report;
 mod scheduler;
@@ -15,4 +16,5 @@ pub(crate) mod tasks;
 pub mod worker;
 
 pub use client::{start, start_on, Client, ClientOptions, Started};
+pub use progress::{Progress, ProgressSnapshot};
 pub use report::RunReport;

@@ -12,6 +12,7 @@
 
 use super::link::{ExecEvent, ExecOutcome};
 use super::plan::{ChunkKey, Dep, Plan};
+use super::progress::Progress;
 use super::protocol::{Cmd, Msg, WorkerCounters};
 use super::report::{MemorySample, RunReport, TaskSpan};
 use crate::array::blocks;
@@ -87,6 +88,8 @@ pub(crate) struct Scheduler {
     origin_ns: u64,
     /// Per worker, when its memory was last sampled.
     last_sample: Vec<u64>,
+    /// Live counters for progress displays.
+    progress: Arc<Progress>,
 }
 
 impl Scheduler {
@@ -97,6 +100,7 @@ impl Scheduler {
         stream: bool,
         events: Sender<ExecEvent>,
         origin_ns: u64,
+        progress: Arc<Progress>,
     ) -> Scheduler {
         let gather = plan.gather;
         let n = plan.nodes.len();
@@ -181,6 +185,7 @@ impl Scheduler {
             got: vec![false; root_blocks],
             origin_ns,
             last_sample: vec![0; nw + 1],
+            progress,
         }
     }
 
@@ -206,6 +211,7 @@ impl Scheduler {
         if self.nw == 0 {
             return Err(Error::Internal("no workers".into()));
         }
+        self.progress.started(self.planned_tasks);
         if !self.todo.contains(&self.plan.root) {
             for b in 0..self.root_blocks() {
                 self.root_finished(b)?;
@@ -414,6 +420,7 @@ impl Scheduler {
                     dest: Rank(w as u32),
                 });
                 self.report.bytes_moved += self.nbytes[m][mb];
+                self.progress.moved(self.nbytes[m][mb]);
                 self.report.workers[src as usize - 1].bytes_sent += self.nbytes[m][mb];
                 self.report.workers[w - 1].bytes_received += self.nbytes[m][mb];
             }
@@ -494,6 +501,8 @@ impl Scheduler {
                 counters,
             } if comp == self.plan.comp => {
                 self.report.bytes_read += bytes_read;
+                self.progress.read(bytes_read);
+                self.progress.spilled(counters.spilled);
                 self.report.account(w, &counters);
                 if let Some(ws) = self.report.worker(w) {
                     ws.bytes_read += bytes_read;
@@ -529,6 +538,8 @@ impl Scheduler {
                 let c = received_chunk(&skel, payload, packing)?;
                 let nb = c.nbytes() as u64;
                 self.report.bytes_read += bytes_read;
+                self.progress.read(bytes_read);
+                self.progress.spilled(counters.spilled);
                 self.report.account(w, &counters);
                 if let Some(ws) = self.report.worker(w) {
                     ws.bytes_read += bytes_read;
@@ -621,6 +632,7 @@ impl Scheduler {
         }
         self.in_flight[w] = self.in_flight[w].saturating_sub(1);
         self.report.tasks += 1;
+        self.progress.task_done();
         if let Some(ws) = self.report.workers.get_mut(w - 1) {
             ws.tasks += 1;
         }
