@@ -420,6 +420,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime,
         } => {
             let job = crate::job::load(&job)?;
+            if checkpoint.is_none() && job.runtime.checkpoint.is_none() {
+                // A job that would refuse its outputs is not queued.
+                crate::job::run::refuse_existing_outputs(
+                    &job,
+                    None,
+                    overwrite || job.runtime.overwrite,
+                )?;
+            }
             let mut run_args = Vec::new();
             if let Some(m) = runtime.memory_limit {
                 run_args.extend(["--memory-limit".to_string(), m.to_string()]);

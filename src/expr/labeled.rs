@@ -437,6 +437,39 @@ impl Ev<'_> {
         }
     }
 
+    /// A `chunks={"time": 365}` dict keyed by dimension names, as axis numbers of the
+    /// variable (other values pass through).
+    fn dims_to_axes(&self, v: Value, s: Span, path: &std::path::Path, var: &str) -> Result<Value> {
+        let Value::Dict(pairs) = v else { return Ok(v) };
+        if !pairs.iter().any(|(k, _)| matches!(k, Value::Str(_))) {
+            return Ok(Value::Dict(pairs));
+        }
+        let (_, info) =
+            crate::io::open::var_info(path, var).map_err(|e| self.e(s, e.to_string()))?;
+        let mut out = Vec::new();
+        for (k, val) in pairs {
+            let axis = match &k {
+                Value::Str(name) => info.dims.iter().position(|d| d == name).ok_or_else(|| {
+                    self.e(
+                        s,
+                        format!(
+                            "'{name}' is not a dimension of '{var}' (dimensions: {})",
+                            info.dims.join(", ")
+                        ),
+                    )
+                })?,
+                _ => {
+                    return Err(self.e(
+                        s,
+                        "chunks keys must be all dimension names or all axis numbers",
+                    ))
+                }
+            };
+            out.push((Value::Scalar(PyScalar::int(axis as i128)), val));
+        }
+        Ok(Value::Dict(out))
+    }
+
     /// `open(...)`, `slice(...)`, and numpy functions applied to labeled arrays. `None`
     /// when the call is not a labeled one.
     pub(super) fn labeled_function(&self, name: &str, a: &mut Args) -> Result<Option<Value>> {
@@ -467,14 +500,16 @@ impl Ev<'_> {
                         _ => return Err(self.e(s, "decode must be True or False")),
                     }
                 }
-                if let Some((v, s)) = take_kw(a, "chunks") {
-                    opts.chunks = Some(self.chunk_spec(&v, s)?);
-                }
+                let chunks = take_kw(a, "chunks");
                 self.no_extra(a)?;
                 let path = match self.base_dir {
                     Some(base) if std::path::Path::new(&path).is_relative() => base.join(&path),
                     _ => std::path::PathBuf::from(&path),
                 };
+                if let Some((v, s)) = chunks {
+                    let v = self.dims_to_axes(v, s, &path, &var)?;
+                    opts.chunks = Some(self.chunk_spec(&v, s)?);
+                }
                 let d = open(&path, &var, &opts).map_err(|e| self.e(sp, e.to_string()))?;
                 Ok(Some(Value::Labeled(d)))
             }

@@ -154,19 +154,26 @@ pub fn open(path: &Path, var: &str, opts: &OpenOptions) -> Result<DataArray> {
         decode,
     );
     let dtype = spec.dtype();
+    let default_grid = || {
+        let b = default_chunks(&info.shape, info.chunking.as_deref(), dtype.size());
+        ChunkGrid::new(
+            info.shape
+                .iter()
+                .zip(&b)
+                .map(|(&n, &k)| block_sizes(n, k))
+                .collect(),
+        )
+    };
     let grid = match &opts.chunks {
+        // `{axis: size}`: the axes not named keep the default blocks.
+        Some(c @ ChunkSpec::ByAxis(_)) => {
+            let d = default_grid();
+            normalize(&info.shape, c, dtype.size(), Some(&d))
+                .map_err(|e| Error::Io(format!("{p}: variable '{var}': {e}")))?
+        }
         Some(c) => normalize(&info.shape, c, dtype.size(), None)
             .map_err(|e| Error::Io(format!("{p}: variable '{var}': {e}")))?,
-        None => {
-            let b = default_chunks(&info.shape, info.chunking.as_deref(), dtype.size());
-            ChunkGrid::new(
-                info.shape
-                    .iter()
-                    .zip(&b)
-                    .map(|(&n, &k)| block_sizes(n, k))
-                    .collect(),
-            )
-        }
+        None => default_grid(),
     };
     let data = DArray::new(dtype, grid, Op::Read(Arc::new(spec)));
     let coords = if format.is_netcdf() {

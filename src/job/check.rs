@@ -116,7 +116,8 @@ impl Checker<'_> {
         }
         let order = self.order(&f, &uses, &outputs)?;
         let mut users: HashMap<&str, usize> = HashMap::new();
-        for refs in uses.values().chain(outputs.iter().map(|o| &o.uses)) {
+        let needed_uses = order.iter().filter_map(|n| uses.get(n));
+        for refs in needed_uses.chain(outputs.iter().map(|o| &o.uses)) {
             for r in refs {
                 *users.entry(r.as_str()).or_default() += 1;
             }

@@ -60,7 +60,6 @@ pub fn run(
     opts: &RunOptions,
     say: &dyn Fn(&str),
 ) -> Result<JobSummary> {
-    let started = Instant::now();
     let log = |msg: String| say(&msg);
     let ckpt_dir = opts.checkpoint.clone().or(job.runtime.checkpoint.clone());
     let mut ckpt = match &ckpt_dir {
@@ -70,9 +69,16 @@ pub fn run(
     let restart = is_slurm_restart();
     let overwrite = opts.overwrite || job.runtime.overwrite;
     refuse_existing_outputs(job, ckpt.as_ref(), overwrite || restart)?;
+    for o in &job.outputs {
+        if let OutputTarget::File { path, .. } = &o.target {
+            crate::io::write::remove_stale_temps(path);
+        }
+    }
     for i in &job.inputs {
         generate_if_missing(i, &log)?;
     }
+    // The clock starts after any input generation: the summary is about the job.
+    let started = Instant::now();
     let mut bindings = bind_inputs(job)?;
     let fps = Fingerprints::new(job);
     check_lazily(job, &bindings)?;
@@ -136,7 +142,6 @@ pub fn run(
                 variable,
                 deflate,
             } => {
-                crate::io::write::remove_stale_temps(path);
                 let da = labeled(value)?;
                 let w = crate::io::write::WriteOptions {
                     overwrite: overwrite
@@ -239,7 +244,11 @@ fn in_array(a: &super::ArrayDef, e: Error) -> Error {
 
 /// Existing output files are refused before anything runs, unless overwriting is allowed
 /// or the checkpoint shows the job itself wrote them.
-fn refuse_existing_outputs(job: &Job, ckpt: Option<&Checkpoint>, overwrite: bool) -> Result<()> {
+pub fn refuse_existing_outputs(
+    job: &Job,
+    ckpt: Option<&Checkpoint>,
+    overwrite: bool,
+) -> Result<()> {
     if overwrite {
         return Ok(());
     }
