@@ -1,6 +1,8 @@
 //! Shared helpers: the numpy/dask oracle cases and comparison of results against them.
 #![allow(dead_code)]
 
+pub mod climjob;
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
