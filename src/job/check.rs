@@ -28,8 +28,21 @@ pub fn load(path: &Path) -> Result<Job> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("/"));
-    let file: JobFile = toml::from_str(&text)
-        .map_err(|e| Error::Job(format!("{shown}: {}", e.to_string().trim_end())))?;
+    let file: JobFile = toml::from_str(&text).map_err(|e| {
+        // FILE:LINE: message, then TOML's own excerpt with a caret.
+        let at = match e.span() {
+            Some(r) => {
+                let upto = &text[..r.start.min(text.len())];
+                format!("{shown}:{}", upto.matches('\n').count() + 1)
+            }
+            None => shown.clone(),
+        };
+        Error::Job(format!(
+            "{at}: {}\n{}",
+            e.message(),
+            e.to_string().trim_end()
+        ))
+    })?;
     Checker {
         shown: &shown,
         text: &text,
@@ -115,6 +128,7 @@ impl Checker<'_> {
             outputs.push(out);
         }
         let order = self.order(&f, &uses, &outputs)?;
+        self.no_cycles_among_all(&f, &uses)?;
         let mut users: HashMap<&str, usize> = HashMap::new();
         let needed_uses = order.iter().filter_map(|n| uses.get(n));
         for refs in needed_uses.chain(outputs.iter().map(|o| &o.uses)) {
@@ -412,6 +426,21 @@ impl Checker<'_> {
             }
         }
         Ok(state.order)
+    }
+
+    /// Arrays no output uses are not computed, but a cycle among them is still a mistake.
+    fn no_cycles_among_all(&self, f: &JobFile, uses: &BTreeMap<&str, Vec<String>>) -> Result<()> {
+        let mut walk = Walk {
+            f,
+            uses,
+            done: HashSet::new(),
+            path: Vec::new(),
+            order: Vec::new(),
+        };
+        for name in f.arrays.keys() {
+            walk.visit(self, name)?;
+        }
+        Ok(())
     }
 
     fn runtime(&self, r: &RuntimeSpec) -> Result<Runtime> {

@@ -82,6 +82,12 @@ pub fn run(
     let mut bindings = bind_inputs(job)?;
     let fps = Fingerprints::new(job);
     check_lazily(job, &bindings)?;
+    if !job.unused.is_empty() {
+        log(format!(
+            "arrays no output uses (not computed): {}",
+            job.unused.join(", ")
+        ));
+    }
     let mut summary = JobSummary::default();
     let before = client.cluster_report().unwrap_or_default();
     for a in &job.arrays {
@@ -182,7 +188,7 @@ pub fn explain(job: &Job, workers: usize) -> Result<String> {
     for i in &job.inputs {
         if !i.file.is_file() {
             return Err(Error::Job(format!(
-                "{}: inputs.{}: {} does not exist yet; run the job once to generate it",
+                "{}: inputs.{}: {} does not exist yet; run the job once (or make it with `tessera gen climate`) to generate it",
                 i.at,
                 i.name,
                 i.file.display()
