@@ -271,11 +271,12 @@ pub fn submit(job: &Job, o: &SubmitOptions) -> Result<Submitted> {
                 Error::Job(format!("cannot run sbatch: {e}"))
             }
         })?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(text.as_bytes())
-            .map_err(|e| Error::Job(format!("cannot give sbatch the script: {e}")))?;
-    }
+    // An sbatch that fails early may not read the script: its own error says more than
+    // the broken pipe, so the write's error is reported only if sbatch then succeeds.
+    let written = match child.stdin.take() {
+        Some(mut stdin) => stdin.write_all(text.as_bytes()),
+        None => Ok(()),
+    };
     let out = child
         .wait_with_output()
         .map_err(|e| Error::Job(format!("sbatch: {e}")))?;
@@ -287,6 +288,9 @@ pub fn submit(job: &Job, o: &SubmitOptions) -> Result<Submitted> {
             out.status,
             if stderr.is_empty() { &stdout } else { &stderr }
         )));
+    }
+    if let Err(e) = written {
+        return Err(Error::Job(format!("cannot give sbatch the script: {e}")));
     }
     let line = stdout
         .lines()
