@@ -340,8 +340,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let job = match crate::job::load(&job) {
                 Ok(j) => j,
-                // Every rank reaches the same verdict; rank 0 alone says it.
-                Err(_) if mpi_rank() > 0 => std::process::exit(1),
+                // Every rank reaches the same verdict; rank 0 alone says it and exits
+                // non-zero (another rank failing first would make mpirun kill rank 0
+                // before it could say why).
+                Err(_) if mpi_rank() > 0 => return Ok(()),
                 Err(e) => return Err(e.into()),
             };
             if let Some(t) = chunk_target.or(job.runtime.chunk_target) {

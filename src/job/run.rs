@@ -90,6 +90,7 @@ pub fn run(
     }
     let mut summary = JobSummary::default();
     let before = client.cluster_report().unwrap_or_default();
+    keep_shared_inputs(client, job, &mut bindings, &log)?;
     for a in &job.arrays {
         let fp = fps.array(&a.name);
         if let Some(entry) = ckpt.as_ref().and_then(|c| c.array(&a.name, &fp)) {
@@ -180,6 +181,52 @@ pub fn run(
     summary.report = difference(&after, &before);
     summary.report.wall_seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// An input that several arrays or outputs read is read once and kept on the workers,
+/// when it takes at most half of their memory (a larger one would only be spilled to
+/// local disk and read back, which is no cheaper than reading the file again).
+fn keep_shared_inputs(
+    client: &Client,
+    job: &Job,
+    bindings: &mut Bindings,
+    log: &dyn Fn(String),
+) -> Result<()> {
+    let budget = client
+        .memory_per_worker()
+        .saturating_mul(client.workers() as u64)
+        / 2;
+    for i in &job.inputs {
+        let users = job
+            .arrays
+            .iter()
+            .map(|a| &a.uses)
+            .chain(job.outputs.iter().map(|o| &o.uses))
+            .filter(|u| u.contains(&i.name))
+            .count();
+        let Some(value) = bindings.get(&i.name) else {
+            continue;
+        };
+        let bytes = match value {
+            Value::Array(a) => a.nbytes() as u64,
+            Value::Labeled(d) => d.data.nbytes() as u64,
+            _ => continue,
+        };
+        if users < 2 || bytes > budget {
+            continue;
+        }
+        let t = Instant::now();
+        let kept = persist(client, value.clone())
+            .map_err(|e| Error::Job(format!("{}: inputs.{}: {e}", i.at, i.name)))?;
+        bindings.insert(i.name.clone(), kept);
+        log(format!(
+            "inputs.{}: read once ({:.1} MB, {:.2} s) and kept on the workers for its {users} users",
+            i.name,
+            bytes as f64 / 1e6,
+            t.elapsed().as_secs_f64()
+        ));
+    }
+    Ok(())
 }
 
 /// The plan of every output, before and after optimization, with predicted counters

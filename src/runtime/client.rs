@@ -243,6 +243,11 @@ impl Client {
         })
     }
 
+    /// Each worker's memory limit, bytes.
+    pub fn memory_per_worker(&self) -> u64 {
+        self.memory_per_worker
+    }
+
     /// Sets how many bytes of intermediate chunks each worker may hold before the
     /// scheduler holds back new input tasks (the workers' spill limit is set at start).
     pub fn set_memory_per_worker(&mut self, bytes: u64) {
