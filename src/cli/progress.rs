@@ -72,7 +72,7 @@ impl Display {
         let bar = (mode == Mode::Bar).then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(
-                "{prefix} [{bar:30.cyan/blue}] {pos}/{len} tasks | {msg} | {elapsed_precise} ETA {eta}",
+                "{prefix} [{bar:20.cyan/blue}] {pos}/{len} tasks, {msg}, {elapsed} ETA {eta}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
@@ -106,7 +106,12 @@ impl Display {
                                 Some(b) => {
                                     b.set_length(s.tasks_planned);
                                     b.set_position(s.tasks_done);
-                                    b.set_message(bytes_line(&s));
+                                    b.set_message(format!(
+                                        "read {} moved {} spilled {}",
+                                        human(s.bytes_read),
+                                        human(s.bytes_moved),
+                                        human(s.bytes_spilled)
+                                    ));
                                 }
                                 None => eprintln!("[{name}] {}", log_line(&s, started.elapsed())),
                             }
