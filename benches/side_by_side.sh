@@ -14,7 +14,7 @@
 #      on the 0.5° grid (945.6 MB of tas) and an HDF5 file of 365 days on the 0.25° grid
 #      (1.51 GB of /tas); --quick uses 60- and 30-day files.
 #   3. Runs benches/peer/side_by_side.py, which runs both sides and prints the table.
-#   --quick: tiny sizes, 1 repeat unless --repeat is given, a smoke test of about 2 minutes.
+#   --quick: tiny sizes, 1 repeat unless --repeat is given: a smoke test of about a minute.
 #   --mpi: Tessera also under `mpirun -n 3 --oversubscribe` (rank 0 schedules, 2 workers).
 #   --idiomatic: also the idiomatic xarray climate workflow (one run; minutes on the full file).
 #   TESSERA_CLIMATE_CMD: Tessera's climate workflow as a command taking FILE WORKERS and

@@ -44,6 +44,7 @@ import platform
 import re
 import resource
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -314,7 +315,8 @@ class Bench:
         self.table = Table()
         self.raw = {}
         self.busy_runs = []
-        self.env = {}
+        # No __pycache__ beside the scripts (side_by_side_peer.py imports rechunk_dask.py).
+        self.env = {"PYTHONDONTWRITEBYTECODE": "1"}
         if os.geteuid() == 0:
             self.env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
         self.modes = [("in-process", [])] + ([("mpirun -n 3", MPIRUN)] if args.mpi else [])
@@ -739,4 +741,8 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_measure":
         measure_main(sys.argv[2:])
     else:
-        Bench(parse_args()).main()
+        bench = Bench(parse_args())
+        try:
+            bench.main()
+        finally:
+            shutil.rmtree(bench.tmp, ignore_errors=True)  # reports, the Dask result, climate step reports
