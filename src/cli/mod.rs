@@ -397,7 +397,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .with_context(|| format!("cannot write report {}", path.display()))?;
             }
             if !quiet {
-                eprint!("{}", render::summary_table(&summary.report));
+                render::console_line(render::summary_table(&summary.report).trim_end(), true);
             }
             Ok(())
         }

@@ -113,7 +113,10 @@ impl Display {
                                         human(s.bytes_spilled)
                                     ));
                                 }
-                                None => eprintln!("[{name}] {}", log_line(&s, started.elapsed())),
+                                None => super::render::console_line(
+                                    &format!("[{name}] {}", log_line(&s, started.elapsed())),
+                                    true,
+                                ),
                             }
                         }
                     })
@@ -132,7 +135,7 @@ impl Display {
     pub fn line(&self, msg: &str) {
         match &self.bar {
             Some(b) => b.println(msg),
-            None if !self.quiet => eprintln!("{msg}"),
+            None if !self.quiet => super::render::console_line(msg, true),
             None => {}
         }
     }

@@ -172,7 +172,7 @@ pub fn run(
             }
             OutputTarget::Print { json } => {
                 let text = print_value(client, o, value, *json)?;
-                println!("{text}");
+                crate::cli::render::console_line(&text, false);
                 summary.printed.push(text);
             }
         }
