@@ -183,7 +183,9 @@ fn jobs_run_under_real_slurm_and_resume_after_requeue() {
     };
 
     // 1. A job submitted with tessera submit runs on 3 MPI ranks and writes its outputs.
-    let work = root.join("plain");
+    // Its folder's name tries to inject commands into the batch script (issue #13 item 2):
+    // the job must run from that folder, and nothing in the name may run.
+    let work = root.join("plain $(touch PWNED1) `touch PWNED2` it's");
     std::fs::create_dir_all(work.join("out")).expect("dir");
     let job = climatology_job(&work);
     let log = work.join("log-%j.out");
@@ -202,6 +204,14 @@ fn jobs_run_under_real_slurm_and_resume_after_requeue() {
     assert_eq!(state, "COMPLETED", "log:\n{text}");
     assert!(text.contains("on 2 worker(s) (mpi)"), "log:\n{text}");
     check_climatology_outputs(&work, &text);
+    for marker in ["PWNED1", "PWNED2"] {
+        for dir in [root.as_path(), work.as_path(), Path::new(".")] {
+            assert!(
+                !dir.join(marker).exists(),
+                "the job path ran a command: {marker}"
+            );
+        }
+    }
 
     // 2. A checkpointed job requeued while it runs resumes and completes.
     let work = root.join("requeue");

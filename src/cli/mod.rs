@@ -264,6 +264,7 @@ fn parse_chunks3(s: &str) -> Result<[usize; 3], String> {
 
 /// Entry point: returns the process exit code.
 pub fn main() -> i32 {
+    crate::comm::mpi::prefer_local_transports();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => 0,

@@ -73,6 +73,32 @@ pub fn launched_under_mpi() -> bool {
     matches!(size.and_then(|s| s.parse::<usize>().ok()), Some(n) if n > 1)
 }
 
+/// Keeps a one-node MPI job off the network: unless the user chose the byte transports
+/// (`OMPI_MCA_btl`), a job whose ranks all run on one node uses shared memory and the
+/// process itself (`self,vader`), so no rank opens a TCP listener on every interface as
+/// OpenMPI's TCP transport does. Whether the job spans nodes is known from the launcher's
+/// environment before `MPI_Init` (OpenMPI's local and world sizes, or Slurm's node count).
+///
+/// Call it first thing in `main`, before any thread starts: it sets an environment variable.
+pub fn prefer_local_transports() {
+    let var = |k: &str| std::env::var(k).ok();
+    if var("OMPI_MCA_btl").is_some() {
+        return;
+    }
+    let one_node = match (
+        var("OMPI_COMM_WORLD_LOCAL_SIZE"),
+        var("OMPI_COMM_WORLD_SIZE"),
+    ) {
+        (Some(local), Some(world)) => local == world,
+        _ => var("SLURM_STEP_NUM_NODES")
+            .or_else(|| var("SLURM_NNODES"))
+            .is_some_and(|n| n == "1"),
+    };
+    if one_node {
+        std::env::set_var("OMPI_MCA_btl", "self,vader");
+    }
+}
+
 /// Extends a borrow to `'static` for a non-blocking send.
 ///
 /// # Safety
@@ -80,6 +106,12 @@ pub fn launched_under_mpi() -> bool {
 /// address is stable) in the same [`PendingSend`] as the request, and never drops that entry
 /// before MPI reports the request complete.
 unsafe fn extend(bytes: &[u8]) -> &'static [u8] {
+    // SAFETY: the transmute changes only the lifetime: `&[u8]` and `&'static [u8]` have the
+    // same layout (a pointer and a length). The reference stays valid for as long as it is
+    // used because, per this function's contract, the allocation it points into is owned by
+    // the same `PendingSend` as the MPI request that reads it, is never moved (heap memory
+    // behind a `Box`/`Arc`), and is dropped only after `MPI_Test`/`MPI_Wait` reports the
+    // request complete, so no read by MPI can outlive the bytes.
     unsafe { std::mem::transmute::<&[u8], &'static [u8]>(bytes) }
 }
 

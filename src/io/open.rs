@@ -66,6 +66,16 @@ pub fn var_info(path: &Path, var: &str) -> Result<(Format, VarInfo)> {
             }
         }
     };
+    if matches!(
+        format,
+        Format::Nc3Classic | Format::Nc3Offset64 | Format::Nc3Cdf5
+    ) {
+        // The library reads a cut-short classic file as zeros: check the variable and its
+        // coordinates against the file's length first.
+        let mut names = vec![var];
+        names.extend(info.dims.iter().map(String::as_str));
+        super::nc3_extent::check(path, &names)?;
+    }
     Ok((format, info))
 }
 

@@ -12,6 +12,7 @@
 pub mod check;
 pub mod checkpoint;
 pub mod run;
+pub mod script;
 pub mod spec;
 pub mod submit;
 

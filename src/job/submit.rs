@@ -7,6 +7,7 @@
 //! --kill-on-bad-exit=1` (or `mpirun`) so rank 0 schedules and a dead rank ends the job.
 //! The script goes to `sbatch` on its standard input; Slurm keeps its own copy.
 
+use super::script::{fill, sh, Value};
 use super::Job;
 use crate::error::{Error, Result};
 use std::io::Write as _;
@@ -64,19 +65,6 @@ pub struct SubmitOptions {
 /// Absolute form of a path (relative to the current directory).
 fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).map_err(|e| Error::Job(format!("{}: {e}", p.display())))
-}
-
-/// Single-quotes a word for the shell.
-fn sh(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-=:,+%@".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
 }
 
 fn check_time(t: &str) -> Result<()> {
@@ -160,52 +148,28 @@ pub fn script(job: &Job, o: &SubmitOptions) -> Result<String> {
                 .into(),
         );
     }
-    let values: Vec<(&str, String)> = vec![
-        ("JOB_NAME", slurm_name(&job.name)),
-        ("NODES", o.nodes.to_string()),
-        ("NTASKS_PER_NODE", o.ntasks_per_node.to_string()),
-        ("TIME", o.time.clone()),
-        ("OUTPUT", output.display().to_string()),
-        ("SBATCH_LINES", sbatch.join("\n")),
-        ("SETUP", setup.join("\n")),
-        ("LAUNCHER", launcher),
-        ("TESSERA", sh(&exe.display().to_string())),
-        ("JOB_FILE", sh(&job.path.display().to_string())),
+    let word = |s: String| Value::Word(s);
+    let values: Vec<(&str, Value)> = vec![
+        ("JOB_NAME", word(slurm_name(&job.name))),
+        ("NODES", word(o.nodes.to_string())),
+        ("NTASKS_PER_NODE", word(o.ntasks_per_node.to_string())),
+        ("TIME", word(o.time.clone())),
+        ("OUTPUT", word(output.display().to_string())),
+        ("SBATCH_LINES", Value::Code(sbatch.join("\n"))),
+        ("SETUP", Value::Code(setup.join("\n"))),
+        ("LAUNCHER", Value::Code(launcher)),
+        ("TESSERA", word(exe.display().to_string())),
+        ("JOB_FILE", word(job.path.display().to_string())),
         (
             "ARGS",
-            args.iter().map(|a| sh(a)).collect::<Vec<_>>().join(" "),
+            Value::Code(args.iter().map(|a| sh(a)).collect::<Vec<_>>().join(" ")),
         ),
     ];
-    fill(&template, &values)
-}
-
-/// Replaces `{{KEY}}`s; a line that held only a placeholder whose value is empty goes.
-fn fill(template: &str, values: &[(&str, String)]) -> Result<String> {
-    let mut out = String::new();
-    for line in template.lines() {
-        let mut l = line.to_string();
-        for (k, v) in values {
-            l = l.replace(&format!("{{{{{k}}}}}"), v);
-        }
-        if let Some(start) = l.find("{{") {
-            let rest = &l[start..];
-            let end = rest.find("}}").map_or(rest.len(), |e| e + 2);
-            // The template's own prose may mention {{PLACEHOLDERS}}.
-            if !line.trim_start().starts_with('#') || line.starts_with("#SBATCH") {
-                return Err(Error::Job(format!(
-                    "template: unknown placeholder {}",
-                    &rest[..end]
-                )));
-            }
-        }
-        let was_placeholder_only = line.trim().starts_with("{{") && line.trim().ends_with("}}");
-        if was_placeholder_only && l.trim().is_empty() {
-            continue;
-        }
-        out.push_str(&l);
-        out.push('\n');
-    }
-    Ok(out)
+    let source = match &o.template {
+        Some(t) => format!("template {}", t.display()),
+        None => "built-in template".to_string(),
+    };
+    fill(&source, &template, &values)
 }
 
 /// A job name Slurm takes (no spaces or odd characters).
@@ -320,17 +284,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders_fill_and_empty_lines_go() {
-        let t = "#SBATCH --time={{TIME}}\n{{EXTRA}}\n# see {{PLACEHOLDERS}}\necho {{TIME}}\n";
-        let s = fill(t, &[("TIME", "01:00:00".into()), ("EXTRA", String::new())]).expect("fill");
-        assert_eq!(
-            s,
-            "#SBATCH --time=01:00:00\n# see {{PLACEHOLDERS}}\necho 01:00:00\n"
-        );
-        assert!(fill("srun {{NOPE}}\n", &[]).is_err());
-    }
-
-    #[test]
     fn times_and_words() {
         for ok in ["00:10:00", "10:00", "5", "1-00:00:00"] {
             assert!(check_time(ok).is_ok(), "{ok}");
@@ -338,8 +291,6 @@ mod tests {
         for bad in ["", "ten", "1:2:3:4", "-1:00", "1h"] {
             assert!(check_time(bad).is_err(), "{bad}");
         }
-        assert_eq!(sh("/a/b.toml"), "/a/b.toml");
-        assert_eq!(sh("a b'c"), "'a b'\\''c'");
         assert_eq!(slurm_name("my job!"), "my_job_");
     }
 }
