@@ -148,7 +148,7 @@ pub fn script(job: &Job, o: &SubmitOptions) -> Result<String> {
                 .into(),
         );
     }
-    let word = |s: String| Value::Word(s);
+    let word = Value::Word;
     let values: Vec<(&str, Value)> = vec![
         ("JOB_NAME", word(slurm_name(&job.name))),
         ("NODES", word(o.nodes.to_string())),
