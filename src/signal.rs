@@ -28,6 +28,9 @@ pub enum Kind {
     Dir,
 }
 
+/// How long a rank under MPI waits after its own cleanup before it exits (see `watch`).
+const MPI_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// The signal received (0: none yet).
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// The write end of the pipe that wakes the watcher (-1 before [`install`]).
@@ -163,6 +166,11 @@ fn watch(read_end: libc::c_int) {
             format!("; removed {removed} unfinished file(s) and spill folder(s)")
         };
         eprintln!("tessera: stopped by {}{what}", name(sig));
+    }
+    if crate::comm::mpi::launched_under_mpi() {
+        // mpirun SIGKILLs every rank as soon as one exits, and all ranks got the signal at
+        // about the same time: staying a moment lets the others finish their cleanup.
+        std::thread::sleep(MPI_GRACE);
     }
     // SAFETY: _exit ends the process at once; nothing after it runs.
     unsafe { libc::_exit(128 + sig) }
