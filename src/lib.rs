@@ -20,6 +20,7 @@ pub mod labeled;
 pub mod optimize;
 pub mod plot;
 pub mod runtime;
+pub mod signal;
 
 pub use array::graph::DArray;
 pub use error::{Error, Result};

@@ -2,6 +2,7 @@
 //! is printed once (by rank 0) as one clear message with a non-zero exit code.
 
 mod args;
+mod clobber;
 pub mod progress;
 pub mod render;
 
@@ -266,7 +267,12 @@ fn parse_chunks3(s: &str) -> Result<[usize; 3], String> {
 pub fn main() -> i32 {
     crate::comm::mpi::prefer_local_transports();
     let cli = Cli::parse();
-    match run(cli) {
+    crate::signal::install(mpi_rank() == 0);
+    let outcome = run(cli);
+    // A run stopped by SIGINT/SIGTERM ends with the signal's one line and exit code,
+    // not with the errors its interruption caused.
+    crate::signal::wait_if_stopping();
+    match outcome {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("tessera: error: {e:#}");
@@ -347,6 +353,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(_) if mpi_rank() > 0 => return Ok(()),
                 Err(e) => return Err(e.into()),
             };
+            if let Some(Err(e)) = report
+                .as_deref()
+                .map(|r| clobber::refuse_report_on_job_files(&job, r))
+            {
+                // As with a bad job file: rank 0 alone says it.
+                return if mpi_rank() > 0 { Ok(()) } else { Err(e) };
+            }
             if let Some(t) = chunk_target.or(job.runtime.chunk_target) {
                 crate::array::chunks::set_auto_chunk_bytes(t as usize);
             }
@@ -581,6 +594,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => None,
             };
             let array = into_array(value)?;
+            if !no_compute {
+                clobber::refuse_outputs_that_are_inputs(
+                    &open,
+                    &array,
+                    to.as_deref(),
+                    report.as_deref(),
+                )?;
+            }
             let chunks = json!(array.chunks());
             let add_labels = |mut o: Json| {
                 if let (Some((dims, coords)), Some(m)) = (&labels, o.as_object_mut()) {

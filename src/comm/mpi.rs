@@ -44,6 +44,10 @@ pub struct MpiTransport {
     size: usize,
     world: SimpleCommunicator,
     pending: RefCell<Vec<PendingSend>>,
+    /// Headers sent to each rank and received from each rank, so that at the end every
+    /// message sent is also received (see `Drop`).
+    sent_to: RefCell<Vec<u64>>,
+    received_from: RefCell<Vec<u64>>,
     stats: CommStats,
     /// A hash of each rank's host name (gathered at start), to tell same-node peers.
     hosts: Vec<u64>,
@@ -140,6 +144,8 @@ impl MpiTransport {
             size: world.size() as usize,
             world,
             pending: RefCell::new(Vec::new()),
+            sent_to: RefCell::new(vec![0; hosts.len()]),
+            received_from: RefCell::new(vec![0; hosts.len()]),
             stats: CommStats::default(),
             hosts,
             universe: Some(universe),
@@ -255,6 +261,9 @@ impl MpiTransport {
             .immediate_matched_probe_with_tag(TAG_HEADER)?;
         let src = status.source_rank();
         let (framed, _) = (msg, status).matched_receive_vec::<u8>();
+        if let Some(n) = self.received_from.borrow_mut().get_mut(src as usize) {
+            *n += 1;
+        }
         let mut len_bytes = [0u8; 8];
         len_bytes.copy_from_slice(framed.get(..8).unwrap_or(&[0xff; 8]));
         let len = u64::from_le_bytes(len_bytes);
@@ -336,6 +345,9 @@ impl Transport for MpiTransport {
         // SAFETY: the box moves into the pending entry with its request.
         let bytes = unsafe { extend(&framed) };
         self.post(to, bytes, TAG_HEADER, Some(framed), None);
+        if let Some(n) = self.sent_to.borrow_mut().get_mut(to.index()) {
+            *n += 1;
+        }
         if let Some(p) = payload {
             // Straight from the chunk's own buffer.
             CommStats::set_addr(&self.stats.last_send_addr, p.as_bytes().as_ptr() as usize);
@@ -383,7 +395,27 @@ impl Transport for MpiTransport {
 
 impl Drop for MpiTransport {
     fn drop(&mut self) {
-        // Every send must complete before MPI is finalised.
+        // Every send must complete before MPI is finalised, and a large send completes only
+        // when its receiver takes it. A run that stopped early leaves messages nobody will
+        // read (rank 0 stops taking results when writing the output fails; a worker stops
+        // taking chunks at shutdown), and their senders would wait forever. So the ranks
+        // tell each other how many messages each sent to each (one all-to-all), and every
+        // rank receives, and drops, what it has not read yet before waiting for its sends.
+        let sent = std::mem::take(self.sent_to.get_mut());
+        let mut expected = vec![0u64; sent.len()];
+        self.world.all_to_all_into(&sent[..], &mut expected[..]);
+        let unread = |t: &MpiTransport| {
+            let got = t.received_from.borrow();
+            expected
+                .iter()
+                .zip(got.iter())
+                .any(|(want, got)| got < want)
+        };
+        while unread(self) {
+            if self.poll().is_none() {
+                std::thread::yield_now();
+            }
+        }
         for p in self.pending.get_mut().drain(..) {
             p.request.wait();
         }

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::expr::ast::Span;
 use crate::expr::eval::is_builtin_name;
 use crate::expr::parser::parse;
+use crate::io::identity::{find_clash, Role};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -110,23 +111,10 @@ impl Checker<'_> {
             )));
         }
         let mut outputs = Vec::new();
-        let mut files: HashMap<PathBuf, usize> = HashMap::new();
         for (i, o) in f.outputs.iter().enumerate() {
-            let out = self.output(i, o, &known)?;
-            if let OutputTarget::File { path, .. } = &out.target {
-                if let Some(j) = files.insert(path.clone(), i) {
-                    return self.err(
-                        o.span().start,
-                        &format!("outputs[{i}].file"),
-                        format!(
-                            "{} is also written by outputs[{j}]; write one variable per file",
-                            path.display()
-                        ),
-                    );
-                }
-            }
-            outputs.push(out);
+            outputs.push(self.output(i, o, &known)?);
         }
+        self.no_output_is_an_input(&f, &inputs, &outputs)?;
         let order = self.order(&f, &uses, &outputs)?;
         self.no_cycles_among_all(&f, &uses)?;
         let mut users: HashMap<&str, usize> = HashMap::new();
@@ -172,6 +160,38 @@ impl Checker<'_> {
             outputs,
             unused,
         })
+    }
+
+    /// An output that is the same file as an input or another output (however spelled:
+    /// see [`crate::io::identity`]) would destroy it; refused before any work.
+    fn no_output_is_an_input(
+        &self,
+        f: &JobFile,
+        inputs: &[Input],
+        outputs: &[Output],
+    ) -> Result<()> {
+        let ins: Vec<Role> = inputs
+            .iter()
+            .map(|i| Role::new(format!("inputs.{}.file", i.name), &i.file))
+            .collect();
+        let files: Vec<(usize, Role)> = outputs
+            .iter()
+            .filter_map(|o| match &o.target {
+                OutputTarget::File { path, .. } => Some((
+                    o.index,
+                    Role::new(format!("outputs[{}].file", o.index), path),
+                )),
+                OutputTarget::Print { .. } => None,
+            })
+            .collect();
+        let outs: Vec<Role> = files.iter().map(|(_, r)| r.clone()).collect();
+        match find_clash(&ins, &outs) {
+            Some(c) => {
+                let i = files[c.output].0;
+                self.err(f.outputs[i].span().start, &c.label, c.message)
+            }
+            None => Ok(()),
+        }
     }
 
     fn check_name(&self, offset: usize, key: &str, name: &str) -> Result<()> {

@@ -15,6 +15,7 @@ use crate::array::api;
 use crate::array::chunks::{AxisSpec, ChunkSpec};
 use crate::error::{Error, Result};
 use crate::expr::eval::{evaluate_in, into_array, Bindings, Value};
+use crate::io::identity::{canonical_place, files_read_by, find_clash, Role};
 use crate::labeled::DataArray;
 use crate::runtime::{Client, RunReport};
 use std::collections::HashMap;
@@ -74,6 +75,7 @@ pub fn run(
             crate::io::write::remove_stale_temps(path);
         }
     }
+    log_outputs_outside_the_job_folder(job, &log);
     for i in &job.inputs {
         generate_if_missing(i, &log)?;
     }
@@ -272,23 +274,69 @@ pub fn explain(job: &Job, workers: usize) -> Result<String> {
 }
 
 /// Builds every array and output lazily (shapes, dtypes, names; nothing computed), so a
-/// mistake in the last output stops the job before the first one does any work.
+/// mistake in the last output stops the job before the first one does any work. An
+/// output file that an `open()` inside an expression reads is refused here (inputs were
+/// compared with outputs when the job was loaded).
 fn check_lazily(job: &Job, inputs: &Bindings) -> Result<()> {
     let mut b = inputs.clone();
+    let mut read: Vec<Role> = Vec::new();
+    let mut note_reads = |v: &Value, key: String| {
+        if let Ok(a) = into_array(v.clone()) {
+            for f in files_read_by(&a) {
+                read.push(Role::new(format!("a file {key} reads:"), f));
+            }
+        }
+    };
     for a in &job.arrays {
         let v = evaluate_in(&a.expr, &b, Some(&job.dir))
             .map_err(|e| Error::Job(format!("{}: arrays.{}: {e}", a.at, a.name)))?;
+        note_reads(&v, format!("arrays.{}", a.name));
         b.insert(a.name.clone(), v);
     }
     for o in &job.outputs {
         let v = evaluate_in(&o.expr, &b, Some(&job.dir))
             .map_err(|e| Error::Job(format!("{}: outputs[{}].array: {e}", o.at, o.index)))?;
+        note_reads(&v, format!("outputs[{}].array", o.index));
         if matches!(o.target, OutputTarget::File { .. }) {
             labeled(v)
                 .map_err(|e| Error::Job(format!("{}: outputs[{}].array: {e}", o.at, o.index)))?;
         }
     }
+    let files: Vec<(&Output, Role)> = job
+        .outputs
+        .iter()
+        .filter_map(|o| match &o.target {
+            OutputTarget::File { path, .. } => {
+                Some((o, Role::new(format!("outputs[{}].file", o.index), path)))
+            }
+            OutputTarget::Print { .. } => None,
+        })
+        .collect();
+    let outs: Vec<Role> = files.iter().map(|(_, r)| r.clone()).collect();
+    if let Some(c) = find_clash(&read, &outs) {
+        return Err(Error::Job(format!("{}: {c}", files[c.output].0.at)));
+    }
     Ok(())
+}
+
+/// Job outputs may go anywhere, but one outside the job file's folder is said, with its
+/// absolute path, before any work: a job file from elsewhere cannot write quietly over
+/// files far from it.
+fn log_outputs_outside_the_job_folder(job: &Job, log: &dyn Fn(String)) {
+    let folder = std::fs::canonicalize(&job.dir).unwrap_or_else(|_| job.dir.clone());
+    for o in &job.outputs {
+        if let OutputTarget::File { path, .. } = &o.target {
+            let place = canonical_place(path);
+            if !place.starts_with(&folder) {
+                log(format!(
+                    "outputs[{}]: writes outside the job's folder {}: {}",
+                    o.index,
+                    folder.display(),
+                    place.display()
+                ));
+            }
+        }
+    }
 }
 
 fn in_array(a: &super::ArrayDef, e: Error) -> Error {

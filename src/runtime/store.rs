@@ -3,7 +3,8 @@
 //! Memory is bounded: once payload bytes in memory pass 70 % of the worker's limit, the
 //! least recently used entries are written to files until 50 % remains, and read back
 //! when asked for. Each store spills into its own scratch directory (named after host,
-//! process and rank), which is removed when the store is dropped, also while unwinding.
+//! process and rank), which is removed when the store is dropped, also while unwinding,
+//! and when SIGINT/SIGTERM stops the process ([`crate::signal`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -78,6 +79,8 @@ pub struct Store<H> {
     rank: u32,
     dir: PathBuf,
     dir_created: bool,
+    /// Removes the spill directory if SIGINT/SIGTERM stops the process.
+    _on_signal: Option<crate::signal::OnSignal>,
 }
 
 impl<H: Clone> Store<H> {
@@ -98,6 +101,7 @@ impl<H: Clone> Store<H> {
             rank: cfg.rank,
             dir: cfg.dir.join(name),
             dir_created: false,
+            _on_signal: None,
         }
     }
 
@@ -179,6 +183,8 @@ impl<H: Clone> Store<H> {
     /// Writes one in-memory entry's bytes to its file and lets go of them.
     fn spill(&mut self, key: &ChunkKey) -> Result<(), String> {
         if !self.dir_created {
+            let kind = crate::signal::Kind::Dir;
+            self._on_signal = Some(crate::signal::remove_on_signal(&self.dir, kind));
             std::fs::create_dir_all(&self.dir)
                 .map_err(|e| self.io_err("create spill directory", &self.dir, e))?;
             self.dir_created = true;
