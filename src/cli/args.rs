@@ -19,6 +19,11 @@ pub struct RuntimeArgs {
     /// Compress chunks sent between workers: auto (only between nodes), on, off.
     #[arg(long, value_name = "MODE", value_parser = parse_compression)]
     pub compression: Option<crate::runtime::worker::Compression>,
+    /// Most blocks one array of a computation may have (default 1000000, or
+    /// $TESSERA_MAX_BLOCKS): a computation that needs more is refused before it starts,
+    /// with a coarser chunking that fits.
+    #[arg(long, value_name = "N")]
+    pub max_blocks: Option<usize>,
 }
 
 impl RuntimeArgs {
@@ -42,8 +47,33 @@ impl RuntimeArgs {
         if let Some(c) = self.compression {
             o.compression = c;
         }
+        apply_max_blocks(self.max_blocks)?;
         Ok(o)
     }
+}
+
+/// Sets the block limit from `--max-blocks`, else from `$TESSERA_MAX_BLOCKS`, else leaves
+/// the default ([`crate::array::limits::DEFAULT_MAX_BLOCKS`]).
+pub fn apply_max_blocks(flag: Option<usize>) -> anyhow::Result<()> {
+    use crate::array::limits::{set_max_blocks, MAX_BLOCKS_ENV};
+    let n = match flag {
+        Some(0) => return Err(anyhow!("--max-blocks must be at least 1")),
+        Some(n) => n,
+        None => match std::env::var(MAX_BLOCKS_ENV) {
+            Ok(v) => match v.trim().parse::<usize>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    let shown: String = v.chars().take(40).collect();
+                    return Err(anyhow!(
+                        "{MAX_BLOCKS_ENV}='{shown}' is not a positive block count"
+                    ));
+                }
+            },
+            Err(_) => return Ok(()),
+        },
+    };
+    set_max_blocks(n);
+    Ok(())
 }
 
 /// `auto`, `on` or `off`.

@@ -323,9 +323,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .map(|n| n.saturating_sub(1).max(1))
                     .unwrap_or(ClientOptions::default().workers),
             };
+            args::apply_max_blocks(None)?;
             let bindings = bind_files(&open)?;
             let array = into_array(evaluate(&expr, &bindings)?)?;
-            let e = crate::optimize::explain::explain(&array, workers);
+            let e = crate::optimize::explain::explain_within_limits(&array, workers)?;
             if json {
                 say!("{}", e.render_json());
             } else {
@@ -373,6 +374,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         .map(|n| n.saturating_sub(1).max(1))
                         .unwrap_or(ClientOptions::default().workers),
                 };
+                args::apply_max_blocks(runtime.max_blocks)?;
                 say!("{}", crate::job::run::explain(&job, workers)?.trim_end());
                 return Ok(());
             }
@@ -602,7 +604,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     report.as_deref(),
                 )?;
             }
-            let chunks = json!(array.chunks());
+            let chunks = render::chunks_json(array.chunks());
             let add_labels = |mut o: Json| {
                 if let (Some((dims, coords)), Some(m)) = (&labels, o.as_object_mut()) {
                     m.insert("dims".into(), dims.clone());
@@ -618,11 +620,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     say!("{meta}");
                 } else {
                     say!(
-                        "shape={:?} dtype={} chunks={:?} ({} blocks, lazy)",
+                        "shape={:?} dtype={} chunks={} ({} blocks, lazy)",
                         array.shape(),
                         array.dtype(),
-                        array.chunks(),
-                        array.grid().num_blocks()
+                        render::chunks_text(array.chunks()),
+                        array.grid().block_count()
                     );
                 }
                 return Ok(());

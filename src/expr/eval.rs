@@ -455,7 +455,12 @@ impl<'a> Ev<'a> {
             "size" => Value::Scalar(PyScalar::int(a.size() as i128)),
             "nbytes" => Value::Scalar(PyScalar::int(a.nbytes() as i128)),
             "dtype" => Value::Str(a.dtype().name().to_string()),
-            "chunks" => Value::Seq(a.chunks().iter().map(|c| ints(c.clone())).collect()),
+            "chunks" => Value::Seq(
+                a.chunks()
+                    .iter()
+                    .map(|c| self.at(sp, c.to_vec_limited("x.chunks")).map(ints))
+                    .collect::<Result<_>>()?,
+            ),
             "astype" | "rechunk" | "reshape" | "transpose" | "swapaxes" => {
                 Value::Method(Box::new(Value::Array(a)), name.to_string())
             }
@@ -1151,7 +1156,11 @@ mod tests {
 
     fn meta(src: &str) -> (Vec<usize>, DType, Vec<Vec<usize>>) {
         let a = into_array(evaluate(src, &Bindings::new()).unwrap()).unwrap();
-        (a.shape(), a.dtype(), a.chunks().to_vec())
+        (
+            a.shape(),
+            a.dtype(),
+            a.chunks().iter().map(|c| c.to_vec()).collect(),
+        )
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::cf::CfDecode;
 use super::format::{detect, Format};
 use super::meta::VarInfo;
 use super::read::ReadSpec;
-use crate::array::chunks::{auto_chunk_bytes, normalize, ChunkGrid, ChunkSpec};
+use crate::array::chunks::{auto_chunk_bytes, normalize, AxisChunks, ChunkGrid, ChunkSpec};
 use crate::array::dtype::DType;
 use crate::array::graph::{DArray, Op};
 use crate::error::{Error, Result};
@@ -126,17 +126,6 @@ pub fn default_chunks(shape: &[usize], disk: Option<&[usize]>, itemsize: usize) 
         .collect()
 }
 
-fn block_sizes(n: usize, b: usize) -> Vec<usize> {
-    if n == 0 {
-        return vec![0];
-    }
-    let mut v = vec![b; n / b];
-    if !n.is_multiple_of(b) {
-        v.push(n % b);
-    }
-    v
-}
-
 /// Opens `var` of the file at `path` as a lazy labeled array.
 pub fn open(path: &Path, var: &str, opts: &OpenOptions) -> Result<DataArray> {
     let p = path.display().to_string();
@@ -170,7 +159,7 @@ pub fn open(path: &Path, var: &str, opts: &OpenOptions) -> Result<DataArray> {
             info.shape
                 .iter()
                 .zip(&b)
-                .map(|(&n, &k)| block_sizes(n, k))
+                .map(|(&n, &k)| AxisChunks::regular(n, k))
                 .collect(),
         )
     };

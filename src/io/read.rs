@@ -95,7 +95,7 @@ impl ReadSpec {
             match p {
                 AxisPick::NewAxis => out.axes.push(ReadAxis::New),
                 AxisPick::Index { block, local } => {
-                    let g = grid.axis_offsets(a)[*block] + local;
+                    let g = grid.axis(a).offset(*block) + local;
                     if let ReadAxis::File { axis, start, step } = &self.axes[a] {
                         let idx = *start as isize + step * g as isize;
                         out.fixed.push((*axis, idx.max(0) as usize));
@@ -105,7 +105,7 @@ impl ReadSpec {
                 AxisPick::Range(pieces) => {
                     let ax = match (&self.axes[a], pieces.first()) {
                         (ReadAxis::File { axis, start, step }, Some(first)) => {
-                            let g = grid.axis_offsets(a)[first.block] + first.start;
+                            let g = grid.axis(a).offset(first.block) + first.start;
                             ReadAxis::File {
                                 axis: *axis,
                                 start: (*start as isize + step * g as isize).max(0) as usize,

@@ -197,7 +197,7 @@ fn disk_chunks(da: &DataArray) -> Vec<usize> {
         .data
         .chunks()
         .iter()
-        .map(|axis| axis.first().copied().unwrap_or(1).max(1))
+        .map(|axis| axis.first().unwrap_or(1).max(1))
         .collect();
     let item = da.data.dtype().size();
     let limit = 16usize << 20;

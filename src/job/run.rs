@@ -255,7 +255,8 @@ pub fn explain(job: &Job, workers: usize) -> Result<String> {
         let v = evaluate_in(&o.expr, &bindings, Some(&job.dir))
             .map_err(|e| Error::Job(format!("{}: outputs[{}].array: {e}", o.at, o.index)))?;
         let array = into_array(v)?;
-        let e = crate::optimize::explain::explain(&array, workers);
+        let e = crate::optimize::explain::explain_within_limits(&array, workers)
+            .map_err(|e| Error::Job(format!("{}: outputs[{}]: {e}", o.at, o.index)))?;
         out.push_str(&format!(
             "== outputs[{}]: {} ({})\n{}\n",
             o.index,
@@ -489,7 +490,7 @@ fn save_array(client: &Client, c: &mut Checkpoint, name: &str, fp: &str, v: &Val
             fingerprint: fp.to_string(),
             file: format!("{name}.nc"),
             labeled: is_labeled,
-            chunks: da.data.chunks().to_vec(),
+            chunks: da.data.chunks().iter().map(|c| c.to_vec()).collect(),
         },
     )
 }

@@ -132,6 +132,12 @@ fn default_memory_per_worker() -> u64 {
     (total / 2 / per_node.max(1)).max(256 << 20)
 }
 
+/// The most in-process workers one client starts. Each is a thread with its own store,
+/// spill directory and message queues: tens of thousands of them exhaust memory before
+/// doing any work, and more threads than cores only add switching. Workers beyond a node
+/// come from MPI ranks, which this limit does not touch.
+pub const MAX_LOCAL_WORKERS: usize = 1024;
+
 /// The caller's handle on a running cluster (in-process threads or MPI ranks).
 pub struct Client {
     pub(crate) link: Arc<Link>,
@@ -193,6 +199,13 @@ impl Client {
     /// An in-process cluster as `opts` say.
     pub fn with_options(opts: &ClientOptions) -> Result<Client> {
         let n = opts.workers.max(1);
+        if n > MAX_LOCAL_WORKERS {
+            return Err(Error::Limit(format!(
+                "{n} in-process workers requested (--workers, or workers in a job's [runtime]): \
+                 the limit is {MAX_LOCAL_WORKERS} worker threads in one process; \
+                 for more workers, start ranks with mpirun or srun"
+            )));
+        }
         super::store::remove_stale_spill_dirs(&opts.spill_dir);
         let mut group = LocalTransport::group(n + 1).into_iter();
         let me = group
@@ -341,6 +354,7 @@ impl Client {
     ) -> Result<Box<ExecOutcome>> {
         let comp = self.next_comp.fetch_add(1, Ordering::Relaxed);
         let mut plan = Plan::build(comp, root, gather);
+        super::admission::admit(&plan, gather && sink.is_none())?;
         if self.optimize {
             crate::optimize::optimize(
                 &mut plan,

@@ -2,6 +2,7 @@
 //! the plan both sides share and the messages between them. Above the transport trait,
 //! in-process and MPI runs execute exactly this code.
 
+pub mod admission;
 pub mod client;
 mod engine;
 pub mod failure;
