@@ -19,6 +19,11 @@ pub struct RuntimeArgs {
     /// Compress chunks sent between workers: auto (only between nodes), on, off.
     #[arg(long, value_name = "MODE", value_parser = parse_compression)]
     pub compression: Option<crate::runtime::worker::Compression>,
+    /// Under MPI: abort every rank, naming the silent one, when a worker process sends no
+    /// heartbeat for this long (stopped, hung or unreachable); long tasks do not count
+    /// (default $TESSERA_HEARTBEAT_TIMEOUT, else 300; 0 turns it off).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_heartbeat_timeout)]
+    pub heartbeat_timeout: Option<f64>,
 }
 
 impl RuntimeArgs {
@@ -42,8 +47,17 @@ impl RuntimeArgs {
         if let Some(c) = self.compression {
             o.compression = c;
         }
+        o.heartbeat_timeout = match self.heartbeat_timeout {
+            Some(secs) => crate::runtime::heartbeat::timeout_from_secs(secs),
+            None => crate::runtime::heartbeat::default_timeout().map_err(|e| anyhow!(e))?,
+        };
         Ok(o)
     }
+}
+
+/// Seconds, from 0 (off).
+pub fn parse_heartbeat_timeout(s: &str) -> Result<f64, String> {
+    crate::runtime::heartbeat::parse_timeout(s).map(|d| d.map_or(0.0, |d| d.as_secs_f64()))
 }
 
 /// `auto`, `on` or `off`.

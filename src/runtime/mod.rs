@@ -5,6 +5,7 @@
 pub mod client;
 mod engine;
 pub mod failure;
+pub mod heartbeat;
 pub mod link;
 pub mod plan;
 pub mod progress;
