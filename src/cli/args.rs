@@ -24,6 +24,11 @@ pub struct RuntimeArgs {
     /// with a coarser chunking that fits.
     #[arg(long, value_name = "N")]
     pub max_blocks: Option<usize>,
+    /// Under MPI: abort every rank, naming the silent one, when a worker process sends no
+    /// heartbeat for this long (stopped, hung or unreachable); long tasks do not count
+    /// (default $TESSERA_HEARTBEAT_TIMEOUT, else 300; 0 turns it off).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_heartbeat_timeout)]
+    pub heartbeat_timeout: Option<f64>,
 }
 
 impl RuntimeArgs {
@@ -48,6 +53,10 @@ impl RuntimeArgs {
             o.compression = c;
         }
         apply_max_blocks(self.max_blocks)?;
+        o.heartbeat_timeout = match self.heartbeat_timeout {
+            Some(secs) => crate::runtime::heartbeat::timeout_from_secs(secs),
+            None => crate::runtime::heartbeat::default_timeout().map_err(|e| anyhow!(e))?,
+        };
         Ok(o)
     }
 }
@@ -74,6 +83,9 @@ pub fn apply_max_blocks(flag: Option<usize>) -> anyhow::Result<()> {
     };
     set_max_blocks(n);
     Ok(())
+/// Seconds, from 0 (off).
+pub fn parse_heartbeat_timeout(s: &str) -> Result<f64, String> {
+    crate::runtime::heartbeat::parse_timeout(s).map(|d| d.map_or(0.0, |d| d.as_secs_f64()))
 }
 
 /// `auto`, `on` or `off`.

@@ -206,7 +206,8 @@ enum Command {
     /// Instrumented checks of the transport, run by the test suite under mpirun -n 2.
     #[command(hide = true)]
     SelfTest {
-        /// Which check: `zero-copy`, `persist`, `optimizer`, `futures`, `spill`.
+        /// Which check: `zero-copy`, `persist`, `optimizer`, `futures`, `spill`, `wire`,
+        /// `long` (tasks of $TESSERA_SELFTEST_TASK_MS ms, default 4000).
         what: String,
         #[command(flatten)]
         runtime: RuntimeArgs,
@@ -303,7 +304,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "persist" => persist_selftest(),
                 "optimizer" => optimizer_selftest(),
                 "futures" => futures_selftest(&opts, "futures"),
-                "spill" | "wire" => futures_selftest(&opts, &what),
+                "spill" | "wire" | "long" => futures_selftest(&opts, &what),
                 other => Err(anyhow!("unknown self-test '{other}'")),
             }
         }
@@ -712,6 +713,11 @@ fn job_options(
             o.compression = c;
         }
     }
+    if args.heartbeat_timeout.is_none() {
+        if let Some(secs) = r.heartbeat_timeout {
+            o.heartbeat_timeout = crate::runtime::heartbeat::timeout_from_secs(secs);
+        }
+    }
     match workers.or(r.workers) {
         Some(0) => return Err(anyhow!("--workers must be at least 1")),
         Some(w) => o.workers = w,
@@ -733,6 +739,14 @@ fn futures_selftest(opts: &ClientOptions, which: &str) -> anyhow::Result<()> {
         "wire" => crate::futures::selftest::wire(
             &client,
             opts.compression == crate::runtime::worker::Compression::On,
+        )?,
+        // issue #13 item 7: tasks longer than the heartbeat timeout.
+        "long" => crate::futures::selftest::long_tasks(
+            &client,
+            std::env::var("TESSERA_SELFTEST_TASK_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(4000),
         )?,
         _ => crate::futures::selftest::run_all(&client)?,
     };

@@ -111,7 +111,7 @@ pub fn summary_table(r: &crate::runtime::RunReport) -> String {
     let mb = |b: u64| b as f64 / 1e6;
     let wall = r.wall_seconds.max(1e-9);
     let mut out = format!(
-        "wall {:.2} s | {} tasks ({:.0}/s) | read {:.1} MB ({:.0} MB/s) | moved {:.1} MB | gathered {:.1} MB | spilled {:.1} MB\n",
+        "wall {:.2} s | {} tasks ({:.0}/s) | read {:.1} MB ({:.0} MB/s) | moved {:.1} MB | gathered {:.1} MB | spilled {:.1} MB, re-read {:.1} MB\n",
         r.wall_seconds,
         r.tasks,
         r.tasks as f64 / wall,
@@ -119,7 +119,8 @@ pub fn summary_table(r: &crate::runtime::RunReport) -> String {
         mb(r.bytes_read) / wall,
         mb(r.bytes_moved),
         mb(r.bytes_gathered),
-        mb(r.bytes_spilled)
+        mb(r.bytes_spilled),
+        mb(r.bytes_unspilled)
     );
     out.push_str("worker  tasks   busy s   sent MB   recv MB   read MB  spill MB  peak store MB  peak RSS MB\n");
     for w in &r.workers {

@@ -422,3 +422,95 @@ impl Drop for MpiTransport {
         self.universe.take();
     }
 }
+
+/// Tag of heartbeat messages on a [`SideChannel`].
+const TAG_BEAT: i32 = 21;
+/// Bytes of a host name in the gathered table (longer names are cut).
+const HOST_BYTES: usize = 256;
+
+/// A second path to rank 0 for another thread than the one that owns the transport: a
+/// duplicate of the world communicator (rsmpi communicators are not `Sync`; each thread
+/// gets its own), carrying only heartbeats, plus every rank's host name for messages.
+pub struct SideChannel {
+    comm: SimpleCommunicator,
+    rank: Rank,
+    hosts: Vec<String>,
+}
+
+// SAFETY: MPI is initialised with `MPI_THREAD_MULTIPLE` (checked in `MpiTransport::init`),
+// so a communicator may be used from any thread. The channel owns its own duplicate of the
+// world communicator and is not `Sync`: it moves to one heartbeat thread, which alone uses
+// it (and frees it, before the transport finalises MPI).
+unsafe impl Send for SideChannel {}
+
+impl MpiTransport {
+    /// Opens the side channel and agrees on `setting`: every rank must call this at the
+    /// same point (it is collective); every rank gets rank 0's `setting` back, so ranks
+    /// whose environments differ still follow rank 0.
+    pub fn side_channel(&self, setting: u64) -> (SideChannel, u64) {
+        use mpi::collective::Root as _;
+        let comm = self.world.duplicate();
+        let mut agreed = setting;
+        comm.process_at_rank(0).broadcast_into(&mut agreed);
+        let mine = mpi::environment::processor_name().unwrap_or_default();
+        let mut name = [0u8; HOST_BYTES];
+        let n = mine.len().min(HOST_BYTES);
+        name[..n].copy_from_slice(&mine.as_bytes()[..n]);
+        let mut all = vec![0u8; HOST_BYTES * self.size];
+        comm.all_gather_into(&name[..], &mut all[..]);
+        let hosts = all
+            .chunks(HOST_BYTES)
+            .map(|h| {
+                let end = h.iter().position(|&b| b == 0).unwrap_or(h.len());
+                String::from_utf8_lossy(&h[..end]).into_owned()
+            })
+            .collect();
+        let rank = self.rank;
+        (SideChannel { comm, rank, hosts }, agreed)
+    }
+}
+
+impl SideChannel {
+    /// This rank.
+    pub fn rank(&self) -> Rank {
+        self.rank
+    }
+
+    /// Number of ranks.
+    pub fn size(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// The host name of `rank` (empty if unknown).
+    pub fn host(&self, rank: Rank) -> &str {
+        self.hosts.get(rank.index()).map_or("", String::as_str)
+    }
+
+    /// Tells rank 0 this process is alive (a one-byte message; returns at once).
+    pub fn beat(&self) {
+        self.comm
+            .process_at_rank(0)
+            .send_with_tag(&[1u8][..], TAG_BEAT);
+    }
+
+    /// Receives every heartbeat that has arrived; returns their senders.
+    pub fn take_beats(&self) -> Vec<Rank> {
+        let mut from = Vec::new();
+        while let Some((msg, status)) = self
+            .comm
+            .any_process()
+            .immediate_matched_probe_with_tag(TAG_BEAT)
+        {
+            let src = status.source_rank();
+            let _ = (msg, status).matched_receive_vec::<u8>();
+            from.push(Rank(src as u32));
+        }
+        from
+    }
+}
+
+/// Ends the whole MPI job at once, from any thread (`MPI_Abort` on the world): the launcher
+/// kills every rank, including one that is stopped or hung.
+pub fn abort_job(code: i32) -> ! {
+    SimpleCommunicator::world().abort(code)
+}

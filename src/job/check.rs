@@ -496,6 +496,12 @@ impl Checker<'_> {
         if let Some(d) = &r.checkpoint {
             out.checkpoint = Some(self.resolve(d.get_ref()));
         }
+        if let Some(h) = &r.heartbeat_timeout {
+            let secs = *h.get_ref();
+            crate::runtime::heartbeat::parse_timeout(&secs.to_string())
+                .or_else(|m| self.err(h.span().start, "runtime.heartbeat_timeout", m))?;
+            out.heartbeat_timeout = Some(secs);
+        }
         Ok(out)
     }
 

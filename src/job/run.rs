@@ -550,6 +550,7 @@ fn difference(after: &RunReport, before: &RunReport) -> RunReport {
     r.bytes_gathered -= before.bytes_gathered.min(r.bytes_gathered);
     r.bytes_read -= before.bytes_read.min(r.bytes_read);
     r.bytes_spilled -= before.bytes_spilled.min(r.bytes_spilled);
+    r.bytes_unspilled -= before.bytes_unspilled.min(r.bytes_unspilled);
     for (a, b) in r.workers.iter_mut().zip(&before.workers) {
         a.tasks -= b.tasks.min(a.tasks);
         a.bytes_sent -= b.bytes_sent.min(a.bytes_sent);

@@ -6,6 +6,7 @@ pub mod admission;
 pub mod client;
 mod engine;
 pub mod failure;
+pub mod heartbeat;
 pub mod link;
 pub mod plan;
 pub mod progress;
