@@ -83,6 +83,8 @@ pub fn apply_max_blocks(flag: Option<usize>) -> anyhow::Result<()> {
     };
     set_max_blocks(n);
     Ok(())
+}
+
 /// Seconds, from 0 (off).
 pub fn parse_heartbeat_timeout(s: &str) -> Result<f64, String> {
     crate::runtime::heartbeat::parse_timeout(s).map(|d| d.map_or(0.0, |d| d.as_secs_f64()))
