@@ -10,6 +10,7 @@ pub mod format;
 pub mod h5;
 pub mod info;
 pub mod meta;
+pub mod names;
 pub mod nc;
 pub mod npy;
 pub mod open;
