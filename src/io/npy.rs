@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use std::path::Path;
 
 fn parse_descr(descr: &str) -> Option<(DType, bool)> {
-    let (endian, code) = descr.split_at(1);
+    // `get`, not `split_at`: an empty or non-ASCII descr is an error, not a panic.
+    let (endian, code) = (descr.get(..1)?, descr.get(1..)?);
     let big = endian == ">";
     let dt = match (endian, code) {
         ("|", "b1") => DType::Bool,
@@ -34,7 +35,7 @@ fn header_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 
 /// Reads a `.npy` file into a chunk.
 pub fn read(path: &Path) -> Result<Chunk> {
-    let p = path.display();
+    let p = crate::quote::path(path);
     let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("{p}: cannot read: {e}")))?;
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(Error::Io(format!(
@@ -77,9 +78,15 @@ pub fn read(path: &Path) -> Result<Chunk> {
                 .map_err(|_| Error::Io(format!("{p}: bad shape entry '{s}' in .npy header")))
         })
         .collect::<Result<_>>()?;
-    let n: usize = shape.iter().product();
+    let need = shape
+        .iter()
+        .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| {
+            Error::Io(format!(
+                "{p}: shape {shape:?} of {dtype} in the .npy header is too large"
+            ))
+        })?;
     let data = &bytes[hstart + hlen..];
-    let need = n * dtype.size();
     if data.len() < need {
         return Err(Error::Io(format!("{p}: truncated: shape {shape:?} of {dtype} needs {need} bytes of data, the file has {}", data.len())));
     }
