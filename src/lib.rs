@@ -19,6 +19,7 @@ pub mod job;
 pub mod labeled;
 pub mod optimize;
 pub mod plot;
+pub mod quote;
 pub mod runtime;
 pub mod signal;
 

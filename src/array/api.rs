@@ -516,11 +516,19 @@ fn reduce_tree(
     )
 }
 
-/// The fused expression of an array as (inputs, expression): an elementwise node's own, or
-/// the array itself as input 0.
+/// Most operators an elementwise node's expression may hold and still take more: a longer
+/// run of operations (a sum of thousands of arrays) continues in a new node with this one
+/// as its input. Keeps every expression small enough to copy, send and evaluate
+/// recursively, and building a chain of `n` operations linear in `n`.
+pub const MAX_FUSED_OPS: usize = 64;
+
+/// The fused expression of an array as (inputs, expression): an elementwise node's own
+/// while it is below [`MAX_FUSED_OPS`], else the array itself as input 0.
 fn fused_parts(a: &DArray) -> (Vec<DArray>, EExpr) {
     match &a.node().op {
-        Op::Elementwise { inputs, expr } => (inputs.clone(), expr.clone()),
+        Op::Elementwise { inputs, expr } if expr.size() < MAX_FUSED_OPS => {
+            (inputs.clone(), expr.clone())
+        }
         _ => (vec![a.clone()], EExpr::Input(0)),
     }
 }

@@ -41,7 +41,9 @@ struct Cli {
 enum Command {
     /// Evaluate a numpy-like expression on chunked arrays and print the result.
     Eval {
-        /// The expression, e.g. 'ones((1000, 1000), chunks=250).sum(axis=0)'.
+        /// The expression, e.g. 'ones((1000, 1000), chunks=250).sum(axis=0)'; it may start
+        /// with '-' ('-arange(3)').
+        #[arg(allow_hyphen_values = true)]
         expr: String,
         /// Print one JSON object {"shape", "dtype", "chunks", "data"}.
         #[arg(long)]
@@ -78,7 +80,8 @@ enum Command {
     /// Show the plan of an expression before and after optimization, with the predicted
     /// tasks, bytes moved between workers, bytes read and peak memory per worker.
     Explain {
-        /// The expression.
+        /// The expression (it may start with '-').
+        #[arg(allow_hyphen_values = true)]
         expr: String,
         /// Print one JSON object (keys bytes_moved, bytes_read, tasks, peak_bytes_per_worker, ...).
         #[arg(long)]
@@ -276,7 +279,10 @@ pub fn main() -> i32 {
     match outcome {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("tessera: error: {e:#}");
+            eprintln!(
+                "tessera: error: {}",
+                crate::quote::clip_long_lines(&format!("{e:#}"))
+            );
             if let Some(bt) = e.downcast_ref::<crate::Error>().and_then(|e| e.backtrace()) {
                 eprintln!("  backtrace of the failed task:");
                 for line in bt.lines() {
@@ -632,6 +638,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             if let Some(target) = to {
                 let (file, var) = split_target(&target, &labeled);
+                crate::io::names::check_output_variable(std::path::Path::new(&file), &var)
+                    .map_err(|m| anyhow!("--to: {m}"))?;
                 let da = match labeled {
                     Some(d) => d,
                     None => {
@@ -815,19 +823,26 @@ fn bind_files(open: &[String]) -> anyhow::Result<Bindings> {
     let mut b = Bindings::new();
     for spec in open {
         let (name, target) = spec.split_once('=').ok_or_else(|| {
-            anyhow!("--open expects NAME=PATH or NAME=FILE:VARIABLE, got '{spec}'")
+            anyhow!(
+                "--open expects NAME=PATH or NAME=FILE:VARIABLE, got {}",
+                crate::quote::quote(spec)
+            )
         })?;
         if name.is_empty()
             || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             || name.starts_with(|c: char| c.is_ascii_digit())
         {
-            return Err(anyhow!("--open: '{name}' is not a valid name"));
+            return Err(anyhow!(
+                "--open: {} is not a valid name",
+                crate::quote::quote(name)
+            ));
         }
         let value = if target.ends_with(".npy") {
             let data = crate::io::npy::read(std::path::Path::new(target))?;
             Value::Array(api::from_local(data, &ChunkSpec::Auto)?)
         } else {
             let (file, var) = target.rsplit_once(':').ok_or_else(|| {
+                let (name, target) = (crate::quote::shorten(name), crate::quote::shorten(target));
                 anyhow!("--open {name}={target}: name the variable, as {name}={target}:VARIABLE")
             })?;
             let d = crate::io::open::open(

@@ -233,6 +233,15 @@ impl<'a> Ev<'a> {
                 let b = self.eval(rhs)?;
                 self.binary(*op, a, b, sp)?
             }
+            ExprKind::Chain { first, rest } => {
+                // Left to right with a loop: a sum of any length needs no deep recursion.
+                let mut acc = self.eval(first)?;
+                for link in rest {
+                    let b = self.eval(&link.rhs)?;
+                    acc = self.binary(link.op, acc, b, first.span.to(link.rhs.span))?;
+                }
+                acc
+            }
             ExprKind::Attr {
                 value,
                 name,
@@ -285,7 +294,8 @@ impl<'a> Ev<'a> {
                             .join(", ")
                     )
                 };
-                return Err(self.e(sp, format!("name '{n}' is not defined{hint}")));
+                let n = crate::quote::quote(n);
+                return Err(self.e(sp, format!("name {n} is not defined{hint}")));
             }
         })
     }

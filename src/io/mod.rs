@@ -11,6 +11,7 @@ pub mod h5;
 pub mod identity;
 pub mod info;
 pub mod meta;
+pub mod names;
 pub mod nc;
 pub mod nc3_extent;
 pub mod npy;

@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use std::path::Path;
 
 fn parse_descr(descr: &str) -> Option<(DType, bool)> {
-    let (endian, code) = descr.split_at(1);
+    // `get`, not `split_at`: an empty or non-ASCII descr is an error, not a panic.
+    let (endian, code) = (descr.get(..1)?, descr.get(1..)?);
     let big = endian == ">";
     let dt = match (endian, code) {
         ("|", "b1") => DType::Bool,
@@ -34,7 +35,7 @@ fn header_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 
 /// Reads a `.npy` file into a chunk.
 pub fn read(path: &Path) -> Result<Chunk> {
-    let p = path.display();
+    let p = crate::quote::path(path);
     let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("{p}: cannot read: {e}")))?;
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(Error::Io(format!(

@@ -36,7 +36,7 @@ impl Default for OpenOptions {
 /// Metadata of variable `var` of the file at `path`, with its format.
 pub fn var_info(path: &Path, var: &str) -> Result<(Format, VarInfo)> {
     let format = detect(path)?;
-    let p = path.display();
+    let p = crate::quote::path(path);
     let info = if format.is_netcdf() {
         let file = super::nc::open(path)?;
         match super::nc::with_var(&file, var, |v| super::nc::var_info(v, var)) {
@@ -44,7 +44,8 @@ pub fn var_info(path: &Path, var: &str) -> Result<(Format, VarInfo)> {
             None => {
                 let names: Vec<String> = file.variables().map(|v| v.name()).collect();
                 return Err(Error::Io(format!(
-                    "{p}: no variable '{var}' (variables: {})",
+                    "{p}: no variable {} (variables: {})",
+                    crate::quote::quote(var),
                     names.join(", ")
                 )));
             }
@@ -60,7 +61,8 @@ pub fn var_info(path: &Path, var: &str) -> Result<(Format, VarInfo)> {
                     .map(|v| v.name)
                     .collect();
                 return Err(Error::Io(format!(
-                    "{p}: no dataset '{var}' (datasets: {})",
+                    "{p}: no dataset {} (datasets: {})",
+                    crate::quote::quote(var),
                     names.join(", ")
                 )));
             }
@@ -128,7 +130,7 @@ pub fn default_chunks(shape: &[usize], disk: Option<&[usize]>, itemsize: usize) 
 
 /// Opens `var` of the file at `path` as a lazy labeled array.
 pub fn open(path: &Path, var: &str, opts: &OpenOptions) -> Result<DataArray> {
-    let p = path.display().to_string();
+    let p = crate::quote::path(path);
     detect(path)?;
     let abs: PathBuf =
         std::fs::canonicalize(path).map_err(|e| Error::Io(format!("{p}: cannot open: {e}")))?;
@@ -189,7 +191,7 @@ pub fn open(path: &Path, var: &str, opts: &OpenOptions) -> Result<DataArray> {
 
 /// Index coordinates: 1-D variables named like the dimensions of `info`.
 fn read_coords(path: &Path, info: &VarInfo, decode: bool) -> Result<Vec<(String, Coord)>> {
-    let p = path.display();
+    let p = crate::quote::path(path);
     let file = super::nc::open(path)?;
     let mut out = Vec::new();
     for (dim, &len) in info.dims.iter().zip(&info.shape) {

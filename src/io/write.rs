@@ -230,7 +230,7 @@ pub fn write(
     var: &str,
     opts: &WriteOptions,
 ) -> Result<WriteStats> {
-    let p = path.display().to_string();
+    let p = crate::quote::path(path);
     if path.exists() && !opts.overwrite {
         return Err(Error::Io(format!(
             "{p}: already exists; pass --overwrite to replace it"

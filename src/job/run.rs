@@ -93,6 +93,12 @@ pub fn run(
     let mut summary = JobSummary::default();
     let before = client.cluster_report().unwrap_or_default();
     keep_shared_inputs(client, job, &mut bindings, &log)?;
+    // Arrays other arrays use (a set: scanning every array's uses per array was quadratic).
+    let used_by_arrays: std::collections::HashSet<&str> = job
+        .arrays
+        .iter()
+        .flat_map(|b| b.uses.iter().map(String::as_str))
+        .collect();
     for a in &job.arrays {
         let fp = fps.array(&a.name);
         if let Some(entry) = ckpt.as_ref().and_then(|c| c.array(&a.name, &fp)) {
@@ -112,7 +118,7 @@ pub fn run(
         let t = Instant::now();
         let value = evaluate_in(&a.expr, &bindings, Some(&job.dir))
             .map_err(|e| Error::Job(format!("{}: arrays.{}: {e}", a.at, a.name)))?;
-        let intermediate = job.arrays.iter().any(|b| b.uses.contains(&a.name));
+        let intermediate = used_by_arrays.contains(a.name.as_str());
         let value = if a.users >= 2 || (intermediate && ckpt.is_some()) {
             let v = persist(client, value).map_err(|e| in_array(a, e))?;
             log(format!(
