@@ -236,10 +236,12 @@ fn assert_named_and_ended(e: &Ended, timeout_secs: u64) {
         "ranks left running: {:?}",
         e.survivors
     );
-    // Not before the timeout: the silent rank had its full allowance.
+    // Not long before the timeout: the silent rank had its allowance, less at most one
+    // heartbeat interval (a fifth of the timeout) that passed between its last beat and
+    // the stop.
     assert!(
-        e.after >= Duration::from_secs(timeout_secs),
-        "{:?}",
+        e.after >= Duration::from_secs(timeout_secs) * 4 / 5,
+        "ended {:?} after the stop, timeout {timeout_secs} s",
         e.after
     );
 }
@@ -299,7 +301,7 @@ name = "stall"
 heartbeat_timeout = 3
 
 [arrays]
-big = "random((4000, 4000), chunks=(100, 4000), seed=3) * 2 + 1"
+big = "random((6000, 4000), chunks=(100, 4000), seed=3) * 2 + 1"
 
 [[outputs]]
 file = "out.nc"
@@ -374,7 +376,7 @@ fn tasks_longer_than_the_heartbeat_timeout_complete() {
 /// issue #13 item 7: a bad timeout is named wherever it comes from.
 #[test]
 fn bad_heartbeat_timeouts_are_named() {
-    let out = tessera(None, &["eval", "1 + 1", "--heartbeat-timeout", "-1"]);
+    let out = tessera(None, &["eval", "1 + 1", "--heartbeat-timeout=-1"]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

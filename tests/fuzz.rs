@@ -770,7 +770,7 @@ fn npy_headers_that_panicked_are_errors() {
         ),
         (
             "{'descr': '<f8', 'fortran_order': True, 'shape': (2305843009213693952, 2), }",
-            "too large",
+            "too big",
         ),
     ];
     for (k, (header, want)) in cases.iter().enumerate() {

@@ -201,6 +201,7 @@ impl DArray {
         let (picks, grid) = slicing::plan(self.grid(), items)?;
         let identity = picks.len() == self.ndim()
             && picks.iter().enumerate().all(|(a, p)| match p {
+                AxisPick::Whole => true,
                 AxisPick::Range(pieces) => {
                     pieces.len() == self.chunks()[a].len()
                         && pieces.iter().enumerate().all(|(b, pc)| {
@@ -897,7 +898,7 @@ pub fn concatenate(arrays: &[DArray], axis: i64) -> Result<DArray> {
             a.chunks()[ax].clone()
         };
         let a = a.with_grid(ChunkGrid::new(want)).astype(dtype);
-        axis_chunks.extend(a.chunks()[ax].iter().filter(|&c| c > 0));
+        axis_chunks.extend(a.chunks()[ax].iter().copied().filter(|&c| c > 0));
         inputs.push(a);
     }
     if axis_chunks.is_empty() {

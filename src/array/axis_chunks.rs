@@ -12,10 +12,29 @@ use serde::{Deserialize, Serialize};
 
 /// Block sizes of one axis. Invariant: sizes add up to the axis length and are positive,
 /// except a zero-length axis, which has the single block `0`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Serialized as the list of sizes (dask's `.chunks` entry), so plans on the wire and JSON
+/// look as they did with explicit lists; only grids within the block limit are sent.
+#[derive(Clone, PartialEq, Eq)]
 pub struct AxisChunks(Form);
 
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl Serialize for AxisChunks {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for AxisChunks {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AxisChunks, D::Error> {
+        let sizes = Vec::<usize>::deserialize(d)?;
+        if sizes.is_empty() {
+            return Err(serde::de::Error::custom("an axis has at least one block"));
+        }
+        Ok(AxisChunks::from_sizes(sizes))
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
 enum Form {
     /// `len / block` blocks of `block`, then one of `last` if the division leaves a
     /// remainder (`last == block` otherwise). A zero-length axis is `0, 0, 0`.
@@ -176,9 +195,10 @@ impl AxisChunks {
         }
     }
 
-    /// Block sizes in order (lazily: a regular axis is never expanded by iterating).
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = usize> + ExactSizeIterator + '_ {
-        (0..self.len()).map(move |i| self[i])
+    /// Block sizes in order, as a `Vec`'s `iter()` gives them (lazily: a regular axis is
+    /// never expanded by iterating).
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &usize> + ExactSizeIterator + '_ {
+        (0..self.len()).map(move |i| &self[i])
     }
 
     /// The first block's size (an axis always has one).
@@ -196,7 +216,7 @@ impl AxisChunks {
     /// Every block size, expanded. Costs one word per block: planners call it only on axes
     /// whose block count passed [`crate::array::limits::check_axis_blocks`].
     pub fn to_vec(&self) -> Vec<usize> {
-        self.iter().collect()
+        self.iter().copied().collect()
     }
 }
 
@@ -226,13 +246,13 @@ impl From<Vec<usize>> for AxisChunks {
 
 impl PartialEq<Vec<usize>> for AxisChunks {
     fn eq(&self, other: &Vec<usize>) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter().copied())
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
 impl PartialEq<[usize]> for AxisChunks {
     fn eq(&self, other: &[usize]) -> bool {
-        self.len() == other.len() && self.iter().eq(other.iter().copied())
+        self.len() == other.len() && self.iter().eq(other.iter())
     }
 }
 
@@ -342,7 +362,7 @@ mod tests {
             for start in 0..=10 {
                 for stop in 0..=11 {
                     let want: Vec<usize> = (0..a.len())
-                        .filter(|&b| a.offset(b) < stop && a.offset(b + 1) > start)
+                        .filter(|&b| start < stop && a.offset(b) < stop && a.offset(b + 1) > start)
                         .collect();
                     let got: Vec<usize> = a.overlapping(start, stop).collect();
                     assert_eq!(got, want, "{a:?} [{start}, {stop})");
@@ -362,5 +382,16 @@ mod tests {
             AxisChunks::regular(10_000_000_001, 10).compact(),
             "10x1000000000+1"
         );
+    }
+
+    #[test]
+    fn serialized_as_dask_lists() {
+        let a = AxisChunks::regular(10, 4);
+        let text = serde_json::to_string(&a).unwrap();
+        assert_eq!(text, "[4,4,2]");
+        let back: AxisChunks = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, a);
+        assert!(back.is_regular());
+        assert!(serde_json::from_str::<AxisChunks>("[]").is_err());
     }
 }

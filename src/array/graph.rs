@@ -155,6 +155,9 @@ pub enum AxisPick {
     },
     /// A strided range: one entry per output block on this axis.
     Range(Vec<RangePiece>),
+    /// The whole axis in order (`:`): output block `i` is input block `i`. Nothing is
+    /// listed, so `x[None]` or `stack` costs nothing on an axis of any number of blocks.
+    Whole,
     /// A new axis of length 1 (`None`), no input axis consumed.
     NewAxis,
 }

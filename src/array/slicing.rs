@@ -202,6 +202,12 @@ pub fn plan(grid: &ChunkGrid, items: &[Index]) -> Result<(Vec<AxisPick>, ChunkGr
             Index::Slice(a, b, c) => {
                 let (start, _stop, step, count) = slice_indices(shape[axis], a, b, c)?;
                 let ax = grid.axis(axis);
+                if start == 0 && step == 1 && count == shape[axis] && count > 0 {
+                    picks.push(AxisPick::Whole);
+                    out_chunks.push(ax.clone());
+                    axis += 1;
+                    continue;
+                }
                 if count > 0 {
                     // The pieces are listed one per touched block: refuse a list longer
                     // than a computation could run.
@@ -247,6 +253,11 @@ pub fn source_block(picks: &[AxisPick], out_idx: &[usize]) -> (Vec<usize>, Vec<L
                 });
                 o += 1;
             }
+            AxisPick::Whole => {
+                in_idx.push(out_idx[o]);
+                local.push(LocalPick::Whole);
+                o += 1;
+            }
             AxisPick::NewAxis => {
                 local.push(LocalPick::NewAxis);
                 o += 1;
@@ -272,6 +283,8 @@ pub enum LocalPick {
     },
     /// New axis.
     NewAxis,
+    /// The whole block along this axis.
+    Whole,
 }
 
 #[cfg(test)]
@@ -290,6 +303,9 @@ mod tests {
         assert_eq!(out.shape()[0], slice_indices(len, a, b, c).unwrap().3);
         // Expand to the global positions selected.
         let mut positions = Vec::new();
+        if let AxisPick::Whole = &picks[0] {
+            positions.extend(0..len);
+        }
         if let AxisPick::Range(pieces) = &picks[0] {
             for p in pieces {
                 let lo = g.axis(0).offset(p.block) as isize;

@@ -1,7 +1,9 @@
 //! The MPI transport (rsmpi), for runs under `mpirun`/`srun`.
 //!
-//! One thread drives MPI per rank (the scheduler's on rank 0, the worker loop elsewhere),
-//! so no helper thread competes with computation for cores. Every send is non-blocking
+//! One thread drives the transport per rank (the scheduler's on rank 0, the worker loop
+//! elsewhere), so no helper thread competes with computation for cores; the only other
+//! MPI user is the heartbeat thread, on a communicator of its own ([`SideChannel`]), which
+//! wakes a few times per heartbeat timeout. Every send is non-blocking
 //! (`MPI_Isend`) straight from the buffer it is given: the payload's `Arc` and the framed
 //! header are kept in a pending list until MPI reports completion, so two ranks sending
 //! large payloads to each other cannot deadlock. Receiving probes for a header, then

@@ -202,7 +202,7 @@ mod tests {
         let mut header =
             "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4), }"
                 .to_string();
-        while (10 + header.len() + 1) % 64 != 0 {
+        while !(10 + header.len() + 1).is_multiple_of(64) {
             header.push(' ');
         }
         header.push('\n');

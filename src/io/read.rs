@@ -94,6 +94,10 @@ impl ReadSpec {
         for p in picks {
             match p {
                 AxisPick::NewAxis => out.axes.push(ReadAxis::New),
+                AxisPick::Whole => {
+                    out.axes.push(self.axes[a].clone());
+                    a += 1;
+                }
                 AxisPick::Index { block, local } => {
                     let g = grid.axis(a).offset(*block) + local;
                     if let ReadAxis::File { axis, start, step } = &self.axes[a] {

@@ -84,11 +84,7 @@ pub fn plan_lines(plan: &Plan) -> Vec<String> {
                 describe(&n.op),
                 n.dtype,
                 n.grid.shape(),
-                n.grid
-                    .chunks()
-                    .iter()
-                    .map(|c| summarize(c))
-                    .collect::<Vec<_>>(),
+                n.grid.chunks().iter().map(summarize).collect::<Vec<_>>(),
                 if i == plan.root { "  <- result" } else { "" }
             )
         })
@@ -105,7 +101,7 @@ fn summarize(c: &AxisChunks) -> String {
     let same = match c.regular_block() {
         Some(_) if c[c.len() - 1] == first => c.len(),
         Some(_) => c.len() - 1,
-        None => c.iter().take_while(|&x| x == first).count(),
+        None => c.iter().take_while(|&&x| x == first).count(),
     };
     if same == c.len() {
         format!("{first}x{same}")

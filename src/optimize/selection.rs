@@ -51,6 +51,15 @@ pub fn from_picks(picks: &[AxisPick], grid: &ChunkGrid) -> Vec<Sel> {
         .iter()
         .map(|p| match p {
             AxisPick::NewAxis => Sel::New,
+            AxisPick::Whole => {
+                let s = Sel::Range {
+                    start: 0,
+                    step: 1,
+                    len: grid.axis(a).extent(),
+                };
+                a += 1;
+                s
+            }
             AxisPick::Index { block, local } => {
                 let s = Sel::Index(grid.axis(a).offset(*block) + local);
                 a += 1;
@@ -96,6 +105,15 @@ pub fn to_picks(sels: &[Sel], grid: &ChunkGrid) -> (Vec<AxisPick>, ChunkGrid) {
                     block,
                     local: g - ax.offset(block),
                 });
+                a += 1;
+            }
+            Sel::Range {
+                start: 0,
+                step: 1,
+                len,
+            } if len > 0 && len == grid.axis(a).extent() => {
+                picks.push(AxisPick::Whole);
+                chunks.push(grid.axis(a).clone());
                 a += 1;
             }
             Sel::Range { start, step, len } => {

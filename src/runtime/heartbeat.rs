@@ -42,7 +42,7 @@ pub fn parse_timeout(s: &str) -> Result<Option<Duration>, String> {
         .trim()
         .parse()
         .map_err(|_| format!("'{s}' is not a number of seconds (0 turns heartbeats off)"))?;
-    if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+    if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
         return Err(format!(
             "'{s}' is not a number of seconds from 0 (off) to 1e9"
         ));
