@@ -42,6 +42,9 @@ pub enum Error {
     /// A job file that cannot run as written (the message names the file, line and key).
     #[error("{0}")]
     Job(String),
+    /// A setting beyond a documented limit (the message names the setting and the limit).
+    #[error("{0}")]
+    Limit(String),
     /// A bug in Tessera.
     #[error("internal error (this is a bug, please report it): {0}")]
     Internal(String),

@@ -19,7 +19,9 @@ pub mod job;
 pub mod labeled;
 pub mod optimize;
 pub mod plot;
+pub mod quote;
 pub mod runtime;
+pub mod signal;
 
 pub use array::graph::DArray;
 pub use error::{Error, Result};

@@ -6,11 +6,12 @@
 //! refinement, as dask's `unify_chunks` does.
 
 use super::chunk::Chunk;
-use super::chunks::{normalize, normalize_axis_index, ChunkGrid, ChunkSpec};
+use super::chunks::{normalize, normalize_axis_index, AxisChunks, ChunkGrid, ChunkSpec};
 use super::dtype::{DType, ScalarKind};
 use super::elementwise::{BFunc, EExpr, Scalar, UFunc};
 use super::error::ArrayError;
 use super::graph::{AxisPick, DArray, Generator, Op};
+use super::limits;
 use super::reduce::{ReduceFunc, ReduceKind};
 use super::slicing::{self, Index};
 use super::Result;
@@ -200,6 +201,7 @@ impl DArray {
         let (picks, grid) = slicing::plan(self.grid(), items)?;
         let identity = picks.len() == self.ndim()
             && picks.iter().enumerate().all(|(a, p)| match p {
+                AxisPick::Whole => true,
                 AxisPick::Range(pieces) => {
                     pieces.len() == self.chunks()[a].len()
                         && pieces.iter().enumerate().all(|(b, pc)| {
@@ -285,8 +287,19 @@ impl DArray {
         if out_shape == in_shape {
             return Ok(self.clone());
         }
+        if self.size() > usize::MAX as u128 {
+            return Err(ArrayError::Overflow(format!(
+                "cannot reshape an array of shape {in_shape:?}: {} elements are more than {}",
+                self.size(),
+                usize::MAX
+            )));
+        }
+        for (c, &n) in self.chunks().iter().zip(&in_shape) {
+            limits::check_axis_blocks(c.len(), n, "reshape")?;
+        }
+        let listed: Vec<Vec<usize>> = self.chunks().iter().map(|c| c.to_vec()).collect();
         let (in_chunks, out_chunks) =
-            reshape::plan(&in_shape, self.chunks(), &out_shape, self.dtype().size());
+            reshape::plan(&in_shape, &listed, &out_shape, self.dtype().size());
         let input = self.with_grid(ChunkGrid::new(in_chunks));
         Ok(DArray::new(
             self.dtype(),
@@ -333,9 +346,9 @@ impl DArray {
         }
         // Partial states: one per block, reduced axes shrink to one element per block.
         let (state_dtype, _) = func.state_layout();
-        let mut chunks: Vec<Vec<usize>> = self.chunks().to_vec();
+        let mut chunks: Vec<AxisChunks> = self.chunks().to_vec();
         for &a in &axes {
-            chunks[a] = vec![1; chunks[a].len()];
+            chunks[a] = AxisChunks::regular(chunks[a].len(), 1);
         }
         let cur = DArray::new(
             state_dtype,
@@ -346,10 +359,10 @@ impl DArray {
                 func,
             },
         );
-        let out_chunks: Vec<Vec<usize>> = (0..nd)
+        let out_chunks: Vec<AxisChunks> = (0..nd)
             .filter_map(|a| {
                 if axes.contains(&a) {
-                    keepdims.then(|| vec![1])
+                    keepdims.then(|| AxisChunks::whole(1))
                 } else {
                     Some(self.chunks()[a].clone())
                 }
@@ -390,7 +403,13 @@ impl DArray {
         func.ddof = ddof;
         let (state_dtype, _) = func.state_layout();
         let mut chunks = x.chunks().to_vec();
-        chunks[axis] = vec![ngroups; chunks[axis].len()];
+        let states = chunks[axis].len().checked_mul(ngroups).ok_or_else(|| {
+            ArrayError::Overflow(format!(
+                "{ngroups} groups in each of {} blocks overflow the axis length",
+                chunks[axis].len()
+            ))
+        })?;
+        chunks[axis] = AxisChunks::regular(states, ngroups);
         let partial = DArray::new(
             state_dtype,
             ChunkGrid::new(chunks),
@@ -403,7 +422,7 @@ impl DArray {
             },
         );
         let mut out_chunks = x.chunks().to_vec();
-        out_chunks[axis] = vec![ngroups];
+        out_chunks[axis] = AxisChunks::whole(ngroups);
         Ok(reduce_tree(partial, &[axis], func, true, out_chunks))
     }
 
@@ -413,8 +432,9 @@ impl DArray {
         &self,
         axis: usize,
         indices: Arc<Vec<usize>>,
-        chunks: Vec<usize>,
+        chunks: impl Into<AxisChunks>,
     ) -> Result<DArray> {
+        let chunks: AxisChunks = chunks.into();
         let n = *self
             .shape()
             .get(axis)
@@ -424,7 +444,7 @@ impl DArray {
                 "index {bad} is out of bounds for axis {axis} with size {n}"
             )));
         }
-        if chunks.iter().sum::<usize>() != indices.len() {
+        if chunks.extent() != indices.len() {
             return Err(ArrayError::Invalid(
                 "internal: take chunks do not cover the indices".into(),
             ));
@@ -450,7 +470,7 @@ fn reduce_tree(
     axes: &[usize],
     func: ReduceFunc,
     keepdims: bool,
-    out_chunks: Vec<Vec<usize>>,
+    out_chunks: Vec<AxisChunks>,
 ) -> DArray {
     let state_dtype = cur.dtype();
     loop {
@@ -470,7 +490,8 @@ fn reduce_tree(
             if n > 1 {
                 factor[k] = per_axis.min(n);
                 let width = chunks[a][0];
-                chunks[a] = vec![width; n.div_ceil(factor[k])];
+                // n.div_ceil(factor) states of `width` each (the partial states are regular).
+                chunks[a] = AxisChunks::regular(n.div_ceil(factor[k]) * width, width);
             }
         }
         cur = DArray::new(
@@ -496,11 +517,19 @@ fn reduce_tree(
     )
 }
 
-/// The fused expression of an array as (inputs, expression): an elementwise node's own, or
-/// the array itself as input 0.
+/// Most operators an elementwise node's expression may hold and still take more: a longer
+/// run of operations (a sum of thousands of arrays) continues in a new node with this one
+/// as its input. Keeps every expression small enough to copy, send and evaluate
+/// recursively, and building a chain of `n` operations linear in `n`.
+pub const MAX_FUSED_OPS: usize = 64;
+
+/// The fused expression of an array as (inputs, expression): an elementwise node's own
+/// while it is below [`MAX_FUSED_OPS`], else the array itself as input 0.
 fn fused_parts(a: &DArray) -> (Vec<DArray>, EExpr) {
     match &a.node().op {
-        Op::Elementwise { inputs, expr } => (inputs.clone(), expr.clone()),
+        Op::Elementwise { inputs, expr } if expr.size() < MAX_FUSED_OPS => {
+            (inputs.clone(), expr.clone())
+        }
         _ => (vec![a.clone()], EExpr::Input(0)),
     }
 }
@@ -521,18 +550,19 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     })
 }
 
-/// Common refinement of two chunkings of one axis (union of block boundaries).
-fn refine(a: &[usize], b: &[usize]) -> Vec<usize> {
-    let mut bounds = std::collections::BTreeSet::new();
-    let mut acc = 0;
-    for &c in a {
-        acc += c;
-        bounds.insert(acc);
+/// Common refinement of two chunkings of one axis (union of block boundaries). Equal
+/// chunkings are their own refinement at no cost; others are listed block by block, so
+/// both must be within the block limit.
+fn refine(a: &AxisChunks, b: &AxisChunks) -> Result<AxisChunks> {
+    if a == b {
+        return Ok(a.clone());
     }
-    acc = 0;
-    for &c in b {
-        acc += c;
-        bounds.insert(acc);
+    for c in [a, b] {
+        limits::check_axis_blocks(c.len(), c.extent(), "unifying the chunks of two operands")?;
+    }
+    let mut bounds = std::collections::BTreeSet::new();
+    for c in [a, b] {
+        bounds.extend((1..=c.len()).map(|i| c.offset(i)));
     }
     let mut prev = 0;
     let mut out = Vec::new();
@@ -545,15 +575,15 @@ fn refine(a: &[usize], b: &[usize]) -> Vec<usize> {
     if out.is_empty() {
         out.push(0);
     }
-    out
+    Ok(AxisChunks::from_sizes(out))
 }
 
 /// Brings array operands to the output shape's grid: the common refinement of the
 /// operands' chunks on every axis they do not broadcast, local arrays following their
 /// chunked partners.
-fn align(arrays: &[&DArray], out_shape: &[usize]) -> Vec<DArray> {
+fn align(arrays: &[&DArray], out_shape: &[usize]) -> Result<Vec<DArray>> {
     let n = out_shape.len();
-    let mut out_chunks: Vec<Option<Vec<usize>>> = vec![None; n];
+    let mut out_chunks: Vec<Option<AxisChunks>> = vec![None; n];
     let all_local = arrays.iter().all(|a| is_local(a));
     for a in arrays {
         if is_local(a) && !all_local {
@@ -565,32 +595,32 @@ fn align(arrays: &[&DArray], out_shape: &[usize]) -> Vec<DArray> {
             if a.shape()[k] == out_shape[ax] {
                 out_chunks[ax] = Some(match &out_chunks[ax] {
                     None => c.clone(),
-                    Some(prev) => refine(prev, c),
+                    Some(prev) => refine(prev, c)?,
                 });
             }
         }
     }
-    let out_chunks: Vec<Vec<usize>> = out_chunks
+    let out_chunks: Vec<AxisChunks> = out_chunks
         .into_iter()
         .enumerate()
-        .map(|(ax, c)| c.unwrap_or_else(|| vec![out_shape[ax]]))
+        .map(|(ax, c)| c.unwrap_or_else(|| AxisChunks::whole(out_shape[ax])))
         .collect();
-    arrays
+    Ok(arrays
         .iter()
         .map(|a| {
             let off = n - a.ndim();
-            let want: Vec<Vec<usize>> = (0..a.ndim())
+            let want: Vec<AxisChunks> = (0..a.ndim())
                 .map(|k| {
                     if a.shape()[k] == out_shape[off + k] {
                         out_chunks[off + k].clone()
                     } else {
-                        vec![a.shape()[k]]
+                        AxisChunks::whole(a.shape()[k])
                     }
                 })
                 .collect();
             a.with_grid(ChunkGrid::new(want))
         })
-        .collect()
+        .collect())
 }
 
 fn out_grid(arrays: &[DArray], out_shape: &[usize]) -> ChunkGrid {
@@ -604,7 +634,7 @@ fn out_grid(arrays: &[DArray], out_shape: &[usize]) -> ChunkGrid {
                     (ax >= off && a.shape()[ax - off] == out_shape[ax])
                         .then(|| a.chunks()[ax - off].clone())
                 })
-                .unwrap_or_else(|| vec![out_shape[ax]])
+                .unwrap_or_else(|| AxisChunks::whole(out_shape[ax]))
         })
         .collect();
     ChunkGrid::new(chunks)
@@ -630,7 +660,7 @@ fn elementwise(
     for a in &arrays {
         shape = broadcast_shapes(&shape, &a.shape())?;
     }
-    let aligned = align(&arrays, &shape);
+    let aligned = align(&arrays, &shape)?;
     let mut inputs: Vec<DArray> = Vec::new();
     let mut exprs = Vec::new();
     let mut it = aligned.into_iter();
@@ -822,13 +852,17 @@ pub fn concatenate(arrays: &[DArray], axis: i64) -> Result<DArray> {
         }
     }
     // Unify chunks on the other axes: the common refinement of the chunked inputs'.
-    let mut common: Vec<Vec<usize>> = first.shape().iter().map(|&n| vec![n]).collect();
+    let mut common: Vec<AxisChunks> = first
+        .shape()
+        .iter()
+        .map(|&n| AxisChunks::whole(n))
+        .collect();
     let mut seen = false;
     for a in arrays.iter().filter(|a| !is_local(a)) {
         for (d, c) in common.iter_mut().enumerate() {
             if d != ax {
                 *c = if seen {
-                    refine(c, &a.chunks()[d])
+                    refine(c, &a.chunks()[d])?
                 } else {
                     a.chunks()[d].clone()
                 };
@@ -836,12 +870,30 @@ pub fn concatenate(arrays: &[DArray], axis: i64) -> Result<DArray> {
         }
         seen = true;
     }
+    // The concatenation axis is listed block by block: check its length and block count
+    // before listing.
+    let mut total_len = 0usize;
+    let mut total_blocks = 0usize;
+    for a in arrays {
+        total_len = total_len
+            .checked_add(a.shape()[ax])
+            .filter(|&n| n <= i64::MAX as usize)
+            .ok_or_else(|| {
+                ArrayError::Overflow(format!(
+                    "concatenate along axis {ax}: the total length overflows the maximum allowed dimension {}",
+                    i64::MAX
+                ))
+            })?;
+        total_blocks =
+            total_blocks.saturating_add(if is_local(a) { 1 } else { a.chunks()[ax].len() });
+    }
+    limits::check_axis_blocks(total_blocks, total_len, "concatenate")?;
     let mut inputs = Vec::new();
     let mut axis_chunks = Vec::new();
     for a in arrays {
         let mut want = common.clone();
         want[ax] = if is_local(a) {
-            vec![a.shape()[ax]]
+            AxisChunks::whole(a.shape()[ax])
         } else {
             a.chunks()[ax].clone()
         };
@@ -853,7 +905,7 @@ pub fn concatenate(arrays: &[DArray], axis: i64) -> Result<DArray> {
         axis_chunks.push(0);
     }
     let mut chunks = common;
-    chunks[ax] = axis_chunks;
+    chunks[ax] = AxisChunks::from_sizes(axis_chunks);
     // Inputs with an empty concatenation axis contribute no blocks.
     let inputs: Vec<DArray> = inputs.into_iter().filter(|a| a.shape()[ax] > 0).collect();
     if inputs.is_empty() {
@@ -882,7 +934,7 @@ pub fn stack(arrays: &[DArray], axis: i64) -> Result<DArray> {
     }
     let ax = normalize_axis_index(axis, first.ndim() + 1)?;
     let refs: Vec<&DArray> = arrays.iter().collect();
-    let aligned = align(&refs, &first.shape());
+    let aligned = align(&refs, &first.shape())?;
     let mut expanded = Vec::new();
     for a in &aligned {
         let mut items = vec![Index::Slice(None, None, None); a.ndim()];

@@ -116,6 +116,7 @@ pub fn slice_block(c: &Chunk, picks: &[LocalPick]) -> Result<Chunk, String> {
         .map(|p| match *p {
             LocalPick::Index(i) => SliceInfoElem::Index(i as isize),
             LocalPick::NewAxis => SliceInfoElem::NewAxis,
+            LocalPick::Whole => SliceInfoElem::from(Slice::new(0, None, 1)),
             LocalPick::Range { start, step, len } => {
                 if len == 0 {
                     SliceInfoElem::from(Slice::new(start as isize, Some(start as isize), 1))

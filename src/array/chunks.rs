@@ -4,6 +4,7 @@
 //! rechunk build on it. Normalisation follows dask: length 10 with block length 4 gives
 //! `(4, 4, 2)`, a zero-length axis gives `(0,)`.
 
+pub use super::axis_chunks::AxisChunks;
 use super::error::ArrayError;
 use serde::{Deserialize, Serialize};
 
@@ -53,41 +54,29 @@ pub fn set_auto_chunk_bytes(bytes: usize) {
     AUTO_TARGET.store(bytes.max(1024), std::sync::atomic::Ordering::Relaxed);
 }
 
-/// The block sizes of every axis. Invariant: each axis' sizes add up to its length and are
-/// positive, except a zero-length axis which has the single block `0`.
+/// The block sizes of every axis (see [`AxisChunks`]: closed form where regular, so a grid
+/// costs a few words per axis however many blocks it has).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChunkGrid {
-    chunks: Vec<Vec<usize>>,
-    /// Prefix sums per axis: `offsets[a][i]` is the start of block `i` on axis `a`.
-    offsets: Vec<Vec<usize>>,
+    chunks: Vec<AxisChunks>,
 }
 
 impl ChunkGrid {
-    /// Builds a grid from per-axis block sizes (already validated).
-    pub fn new(chunks: Vec<Vec<usize>>) -> ChunkGrid {
-        let offsets = chunks
-            .iter()
-            .map(|c| {
-                let mut o = Vec::with_capacity(c.len() + 1);
-                let mut acc = 0;
-                o.push(0);
-                for &s in c {
-                    acc += s;
-                    o.push(acc);
-                }
-                o
-            })
-            .collect();
-        ChunkGrid { chunks, offsets }
+    /// Builds a grid from per-axis block sizes (already validated): [`AxisChunks`], or
+    /// explicit sizes as `Vec<usize>`.
+    pub fn new<A: Into<AxisChunks>>(chunks: Vec<A>) -> ChunkGrid {
+        ChunkGrid {
+            chunks: chunks.into_iter().map(Into::into).collect(),
+        }
     }
 
     /// The grid of a 0-d array: one block.
     pub fn scalar() -> ChunkGrid {
-        ChunkGrid::new(vec![])
+        ChunkGrid { chunks: vec![] }
     }
 
     /// Per-axis block sizes.
-    pub fn chunks(&self) -> &[Vec<usize>] {
+    pub fn chunks(&self) -> &[AxisChunks] {
         &self.chunks
     }
 
@@ -98,10 +87,7 @@ impl ChunkGrid {
 
     /// The array shape the grid covers.
     pub fn shape(&self) -> Vec<usize> {
-        self.offsets
-            .iter()
-            .map(|o| o.last().copied().unwrap_or(0))
-            .collect()
+        self.chunks.iter().map(|c| c.extent()).collect()
     }
 
     /// Blocks per axis.
@@ -109,9 +95,18 @@ impl ChunkGrid {
         self.chunks.iter().map(|c| c.len()).collect()
     }
 
-    /// Total number of blocks.
+    /// Total number of blocks, exact however large (a lazy array may have more blocks than
+    /// a `usize` counts; [`super::limits::check_grid`] refuses those before any work).
+    pub fn block_count(&self) -> u128 {
+        self.chunks
+            .iter()
+            .fold(1u128, |acc, c| acc.saturating_mul(c.len() as u128))
+    }
+
+    /// Total number of blocks (saturating at `usize::MAX`; grids that run have passed
+    /// [`super::limits::check_grid`]).
     pub fn num_blocks(&self) -> usize {
-        self.chunks.iter().map(|c| c.len()).product()
+        usize::try_from(self.block_count()).unwrap_or(usize::MAX)
     }
 
     /// Multi-index of a flat (C-order) block number.
@@ -146,13 +141,13 @@ impl ChunkGrid {
     pub fn block_offset(&self, idx: &[usize]) -> Vec<usize> {
         idx.iter()
             .enumerate()
-            .map(|(a, &i)| self.offsets[a][i])
+            .map(|(a, &i)| self.chunks[a].offset(i))
             .collect()
     }
 
-    /// Start offsets of the blocks of one axis, plus the axis length at the end.
-    pub fn axis_offsets(&self, axis: usize) -> &[usize] {
-        &self.offsets[axis]
+    /// The block sizes of one axis (with their offsets: [`AxisChunks::offset`]).
+    pub fn axis(&self, axis: usize) -> &AxisChunks {
+        &self.chunks[axis]
     }
 
     /// Blocks of `axis` that intersect `[start, stop)`.
@@ -162,23 +157,14 @@ impl ChunkGrid {
         start: usize,
         stop: usize,
     ) -> std::ops::Range<usize> {
-        let o = &self.offsets[axis];
-        let n = self.chunks[axis].len();
-        if start >= stop {
-            return 0..0;
-        }
-        // first block whose end is > start
-        let first = o[1..].partition_point(|&end| end <= start);
-        let last = o[..n].partition_point(|&beg| beg < stop);
-        first..last.max(first)
+        self.chunks[axis].overlapping(start, stop)
     }
 
-    /// Largest block in bytes, for memory estimates.
+    /// Largest block in elements, for memory estimates (saturating).
     pub fn max_block_elems(&self) -> usize {
         self.chunks
             .iter()
-            .map(|c| c.iter().copied().max().unwrap_or(0))
-            .product()
+            .fold(1usize, |acc, c| acc.saturating_mul(c.max()))
     }
 }
 
@@ -186,38 +172,33 @@ impl ChunkGrid {
 pub fn normalize_axis(
     len: usize,
     spec: &AxisSpec,
-    current: Option<&[usize]>,
-) -> Result<Vec<usize>, ArrayError> {
+    current: Option<&AxisChunks>,
+) -> Result<AxisChunks, ArrayError> {
     if len == 0 {
         return match spec {
             AxisSpec::Explicit(v) if v.iter().any(|&s| s != 0) => Err(ArrayError::BadChunks(
                 format!("chunk sizes {v:?} do not add up to the axis length 0"),
             )),
-            _ => Ok(vec![0]),
+            _ => Ok(AxisChunks::whole(0)),
         };
     }
     match spec {
-        AxisSpec::Full => Ok(vec![len]),
-        AxisSpec::Auto => Ok(vec![len]),
+        AxisSpec::Full => Ok(AxisChunks::whole(len)),
+        AxisSpec::Auto => Ok(AxisChunks::whole(len)),
         AxisSpec::Keep => match current {
-            Some(c) => Ok(c.to_vec()),
-            None => Ok(vec![len]),
+            Some(c) => Ok(c.clone()),
+            None => Ok(AxisChunks::whole(len)),
         },
         AxisSpec::Size(s) => {
             if *s == -1 {
-                return Ok(vec![len]);
+                return Ok(AxisChunks::whole(len));
             }
             if *s <= 0 {
                 return Err(ArrayError::BadChunks(format!(
                     "chunk size must be positive or -1, got {s}"
                 )));
             }
-            let s = *s as usize;
-            let mut v = vec![s; len / s];
-            if !len.is_multiple_of(s) {
-                v.push(len % s);
-            }
-            Ok(v)
+            Ok(AxisChunks::regular(len, usize::try_from(*s).unwrap_or(len)))
         }
         AxisSpec::Explicit(sizes) => {
             if sizes.iter().any(|&s| s <= 0) {
@@ -225,36 +206,44 @@ pub fn normalize_axis(
                     "explicit chunk sizes must be positive, got {sizes:?}"
                 )));
             }
-            let total: i64 = sizes.iter().sum();
-            if total as usize != len {
+            let total = sizes
+                .iter()
+                .try_fold(0u64, |acc, &s| acc.checked_add(s as u64));
+            if total != Some(len as u64) {
+                let total = total.map_or("more than 2^64".to_string(), |t| t.to_string());
                 return Err(ArrayError::BadChunks(format!(
                     "chunk sizes {sizes:?} add up to {total}, but the axis has length {len}"
                 )));
             }
-            Ok(sizes.iter().map(|&s| s as usize).collect())
+            Ok(AxisChunks::from_sizes(
+                sizes.iter().map(|&s| s as usize).collect(),
+            ))
         }
     }
 }
 
 /// Chooses block sizes for `"auto"` axes: blocks as close to cubic as possible with at most
-/// `target_bytes` per block, keeping the non-auto axes as given.
+/// `target_bytes` per block, keeping the non-auto axes as given. Element counts are
+/// exact (`u128`): a lazy array may have more elements than a `usize` counts.
 fn auto_fill(
     shape: &[usize],
     itemsize: usize,
     target_bytes: usize,
-    fixed: &[Option<Vec<usize>>],
-) -> Vec<Vec<usize>> {
+    fixed: &[Option<AxisChunks>],
+) -> Vec<AxisChunks> {
     let mut block: Vec<usize> = shape
         .iter()
         .zip(fixed)
         .map(|(&n, f)| match f {
-            Some(c) => c.iter().copied().max().unwrap_or(0).max(1),
+            Some(c) => c.max().max(1),
             None => n.max(1),
         })
         .collect();
-    let target_elems = (target_bytes / itemsize.max(1)).max(1);
+    let target_elems = (target_bytes / itemsize.max(1)).max(1) as u128;
     loop {
-        let elems: usize = block.iter().product();
+        let elems = block
+            .iter()
+            .fold(1u128, |acc, &b| acc.saturating_mul(b as u128));
         if elems <= target_elems {
             break;
         }
@@ -276,17 +265,7 @@ fn auto_fill(
         .zip(&block)
         .map(|((&n, f), &b)| match f {
             Some(c) => c.clone(),
-            None => {
-                if n == 0 {
-                    vec![0]
-                } else {
-                    let mut v = vec![b; n / b];
-                    if n % b != 0 {
-                        v.push(n % b);
-                    }
-                    v
-                }
-            }
+            None => AxisChunks::regular(n, b),
         })
         .collect()
 }
@@ -300,6 +279,12 @@ pub fn normalize(
     current: Option<&ChunkGrid>,
 ) -> Result<ChunkGrid, ArrayError> {
     let ndim = shape.len();
+    if let Some(d) = shape.iter().find(|&&d| d > i64::MAX as usize) {
+        return Err(ArrayError::Shape(format!(
+            "shape {shape:?}: dimension {d} exceeds the maximum allowed dimension {} (as numpy)",
+            i64::MAX
+        )));
+    }
     let per_axis: Vec<AxisSpec> = match spec {
         ChunkSpec::Auto => vec![AxisSpec::Auto; ndim],
         ChunkSpec::Uniform(s) => vec![s.clone(); ndim],
@@ -329,11 +314,7 @@ pub fn normalize(
         if *s == AxisSpec::Auto {
             fixed.push(None);
         } else {
-            fixed.push(Some(normalize_axis(
-                shape[a],
-                s,
-                cur.map(|c| c[a].as_slice()),
-            )?));
+            fixed.push(Some(normalize_axis(shape[a], s, cur.map(|c| &c[a]))?));
         }
     }
     Ok(ChunkGrid::new(auto_fill(
@@ -412,5 +393,23 @@ mod tests {
         assert!(block * 8 <= AUTO_CHUNK_BYTES);
         let small = normalize(&[10, 10], &ChunkSpec::Auto, 8, None).unwrap();
         assert_eq!(small.chunks(), &[vec![10], vec![10]]);
+    }
+
+    #[test]
+    fn huge_grids_plan_in_closed_form() {
+        // issue #13 item 4: 10**12 blocks, and more elements than a usize counts.
+        let g = normalize(
+            &[1_000_000_000_000],
+            &ChunkSpec::Uniform(AxisSpec::Size(1)),
+            8,
+            None,
+        )
+        .unwrap();
+        assert_eq!(g.block_count(), 1_000_000_000_000);
+        assert_eq!(g.block_offset(&[123_456_789]), vec![123_456_789]);
+        let big = normalize(&[10_000_000_000; 3], &ChunkSpec::Auto, 8, None).unwrap();
+        let block: u128 = big.chunks().iter().map(|c| c[0] as u128).product();
+        assert!(block * 8 <= AUTO_CHUNK_BYTES as u128);
+        assert!(big.block_count() > u64::MAX as u128);
     }
 }

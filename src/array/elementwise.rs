@@ -9,6 +9,7 @@
 
 use super::chunk::Chunk;
 use super::dtype::{DType, Element};
+use crate::comm::nesting::bounded;
 use crate::with_dtype;
 use ndarray::{ArrayViewD, IxDyn, Zip};
 use serde::{Deserialize, Serialize};
@@ -176,7 +177,8 @@ impl BFunc {
     }
 }
 
-/// A fused elementwise expression.
+/// A fused elementwise expression. Its nesting is bounded when decoded from the wire
+/// ([`bounded`]).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub enum EExpr {
     /// Block of input `k` of the node.
@@ -184,13 +186,21 @@ pub enum EExpr {
     /// A constant.
     Const(Scalar),
     /// Conversion to another dtype (numpy `astype` semantics).
-    Cast(Box<EExpr>, DType),
+    Cast(#[serde(deserialize_with = "bounded")] Box<EExpr>, DType),
     /// A unary function.
-    Unary(UFunc, Box<EExpr>),
+    Unary(UFunc, #[serde(deserialize_with = "bounded")] Box<EExpr>),
     /// A binary function.
-    Binary(BFunc, Box<EExpr>, Box<EExpr>),
+    Binary(
+        BFunc,
+        #[serde(deserialize_with = "bounded")] Box<EExpr>,
+        #[serde(deserialize_with = "bounded")] Box<EExpr>,
+    ),
     /// `where(cond, a, b)`.
-    Where(Box<EExpr>, Box<EExpr>, Box<EExpr>),
+    Where(
+        #[serde(deserialize_with = "bounded")] Box<EExpr>,
+        #[serde(deserialize_with = "bounded")] Box<EExpr>,
+        #[serde(deserialize_with = "bounded")] Box<EExpr>,
+    ),
 }
 
 impl EExpr {

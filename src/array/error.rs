@@ -43,4 +43,10 @@ pub enum ArrayError {
     /// Any other invalid argument.
     #[error("{0}")]
     Invalid(String),
+    /// More blocks than the scheduler takes ([`super::limits::max_blocks`]).
+    #[error("too many blocks: {0}")]
+    TooManyBlocks(String),
+    /// A size, offset or index whose arithmetic overflows.
+    #[error("{0}")]
+    Overflow(String),
 }

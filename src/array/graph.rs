@@ -7,7 +7,7 @@
 //! graph, plan indices in the [`Plan`](crate::runtime::plan::Plan) sent to workers.
 
 use super::chunk::Chunk;
-use super::chunks::ChunkGrid;
+use super::chunks::{AxisChunks, ChunkGrid};
 use super::dtype::DType;
 use super::elementwise::EExpr;
 use super::reduce::ReduceFunc;
@@ -73,18 +73,20 @@ impl DArray {
     }
 
     /// Per-axis block sizes, as dask's `.chunks`.
-    pub fn chunks(&self) -> &[Vec<usize>] {
+    pub fn chunks(&self) -> &[AxisChunks] {
         self.0.grid.chunks()
     }
 
-    /// Total number of elements.
-    pub fn size(&self) -> usize {
-        self.shape().iter().product()
+    /// Total number of elements, exact (a lazy array may have more than a `usize` counts).
+    pub fn size(&self) -> u128 {
+        self.shape()
+            .iter()
+            .fold(1u128, |acc, &n| acc.saturating_mul(n as u128))
     }
 
-    /// Bytes of the whole array.
-    pub fn nbytes(&self) -> usize {
-        self.size() * self.dtype().size()
+    /// Bytes of the whole array (saturating).
+    pub fn nbytes(&self) -> u128 {
+        self.size().saturating_mul(self.dtype().size() as u128)
     }
 }
 
@@ -153,6 +155,9 @@ pub enum AxisPick {
     },
     /// A strided range: one entry per output block on this axis.
     Range(Vec<RangePiece>),
+    /// The whole axis in order (`:`): output block `i` is input block `i`. Nothing is
+    /// listed, so `x[None]` or `stack` costs nothing on an axis of any number of blocks.
+    Whole,
     /// A new axis of length 1 (`None`), no input axis consumed.
     NewAxis,
 }

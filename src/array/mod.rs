@@ -5,6 +5,7 @@
 //! pure functions on shapes and block sizes; kernels (`elementwise`, `reduce`, `blocks`) are pure functions on [`chunk::Chunk`]s.
 
 pub mod api;
+pub mod axis_chunks;
 pub mod blocks;
 pub mod chunk;
 pub mod chunks;
@@ -12,6 +13,7 @@ pub mod dtype;
 pub mod elementwise;
 pub mod error;
 pub mod graph;
+pub mod limits;
 pub mod reduce;
 pub mod slicing;
 

@@ -2,9 +2,10 @@
 //! exactly one input block, so a slice never moves data between workers and never
 //! touches blocks it does not select.
 
-use super::chunks::ChunkGrid;
+use super::chunks::{AxisChunks, ChunkGrid};
 use super::error::ArrayError;
 use super::graph::{AxisPick, RangePiece};
+use super::limits;
 
 /// One item of a subscript, after parsing.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,19 +21,33 @@ pub enum Index {
 }
 
 /// Python's `slice.indices(len)`: normalised `(start, stop, step)` and the element count.
+/// Exact for every `i64` bound and step (the arithmetic is done in `i128`, so a step near
+/// `i64::MAX` selects one element as numpy does instead of wrapping to none).
 pub fn slice_indices(
     len: usize,
     start: Option<i64>,
     stop: Option<i64>,
     step: Option<i64>,
 ) -> Result<(i64, i64, i64, usize), ArrayError> {
-    let n = len as i64;
-    let step = step.unwrap_or(1);
+    let n = i64::try_from(len).map_err(|_| {
+        ArrayError::Overflow(format!(
+            "cannot slice an axis of length {len} (more than {})",
+            i64::MAX
+        ))
+    })? as i128;
+    let step = step.unwrap_or(1) as i128;
     if step == 0 {
         return Err(ArrayError::Invalid("slice step cannot be zero".into()));
     }
-    let clamp = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
-    let norm = |v: i64| if v < 0 { v + n } else { v };
+    let clamp = |v: i128, lo: i128, hi: i128| v.max(lo).min(hi);
+    let norm = |v: i64| {
+        let v = v as i128;
+        if v < 0 {
+            v + n
+        } else {
+            v
+        }
+    };
     let (start, stop) = if step > 0 {
         (
             start.map(|s| clamp(norm(s), 0, n)).unwrap_or(0),
@@ -46,21 +61,22 @@ pub fn slice_indices(
     };
     let count = if step > 0 {
         if stop > start {
-            ((stop - start + step - 1) / step) as usize
+            (stop - start + step - 1) / step
         } else {
             0
         }
     } else if start > stop {
-        ((start - stop + (-step) - 1) / (-step)) as usize
+        (start - stop + (-step) - 1) / (-step)
     } else {
         0
     };
-    Ok((start, stop, step, count))
+    // Every value is within [-1, len] (or the step given), so the casts are exact.
+    Ok((start as i64, stop as i64, step as i64, count as usize))
 }
 
 /// Pieces of one axis selected by a normalised slice, one per touched input block, in
 /// output order.
-pub fn range_pieces(offsets: &[usize], start: i64, step: i64, count: usize) -> Vec<RangePiece> {
+pub fn range_pieces(axis: &AxisChunks, start: i64, step: i64, count: usize) -> Vec<RangePiece> {
     if count == 0 {
         return vec![RangePiece {
             block: 0,
@@ -69,13 +85,15 @@ pub fn range_pieces(offsets: &[usize], start: i64, step: i64, count: usize) -> V
             len: 0,
         }];
     }
-    let nblocks = offsets.len() - 1;
-    let last = start + (count as i64 - 1) * step;
+    let nblocks = axis.len();
+    let (start, step) = (start as i128, step as i128);
+    let last = start + (count as i128 - 1) * step;
     let mut pieces = Vec::new();
-    let block_of = |p: i64| offsets[1..].partition_point(|&end| end as i64 <= p);
+    let block_of = |p: i128| axis.block_of(p as usize);
+    let bounds = |b: usize| (axis.offset(b) as i128, axis.offset(b + 1) as i128);
     if step > 0 {
         for b in block_of(start)..=block_of(last).min(nblocks - 1) {
-            let (lo, hi) = (offsets[b] as i64, offsets[b + 1] as i64);
+            let (lo, hi) = bounds(b);
             let first = if start >= lo {
                 start
             } else {
@@ -96,7 +114,7 @@ pub fn range_pieces(offsets: &[usize], start: i64, step: i64, count: usize) -> V
         let s = -step;
         let (bstart, blast) = (block_of(start), block_of(last));
         for b in (blast..=bstart.min(nblocks - 1)).rev() {
-            let (lo, hi) = (offsets[b] as i64, offsets[b + 1] as i64);
+            let (lo, hi) = bounds(b);
             let first = if start < hi {
                 start
             } else {
@@ -161,7 +179,7 @@ pub fn plan(grid: &ChunkGrid, items: &[Index]) -> Result<(Vec<AxisPick>, ChunkGr
         match it {
             Index::NewAxis => {
                 picks.push(AxisPick::NewAxis);
-                out_chunks.push(vec![1]);
+                out_chunks.push(AxisChunks::whole(1));
             }
             Index::Int(i) => {
                 let len = shape[axis];
@@ -173,18 +191,37 @@ pub fn plan(grid: &ChunkGrid, items: &[Index]) -> Result<(Vec<AxisPick>, ChunkGr
                         len,
                     });
                 }
-                let offs = grid.axis_offsets(axis);
-                let block = offs[1..].partition_point(|&end| end as i64 <= p);
+                let ax = grid.axis(axis);
+                let block = ax.block_of(p as usize);
                 picks.push(AxisPick::Index {
                     block,
-                    local: p as usize - offs[block],
+                    local: p as usize - ax.offset(block),
                 });
                 axis += 1;
             }
             Index::Slice(a, b, c) => {
                 let (start, _stop, step, count) = slice_indices(shape[axis], a, b, c)?;
-                let pieces = range_pieces(grid.axis_offsets(axis), start, step, count);
-                out_chunks.push(pieces.iter().map(|p| p.len).collect());
+                let ax = grid.axis(axis);
+                if start == 0 && step == 1 && count == shape[axis] && count > 0 {
+                    picks.push(AxisPick::Whole);
+                    out_chunks.push(ax.clone());
+                    axis += 1;
+                    continue;
+                }
+                if count > 0 {
+                    // The pieces are listed one per touched block: refuse a list longer
+                    // than a computation could run.
+                    let last = (start as i128 + (count as i128 - 1) * step as i128) as usize;
+                    let (lo, hi) = (ax.block_of(start as usize), ax.block_of(last));
+                    limits::check_axis_blocks(lo.abs_diff(hi) + 1, shape[axis], "slicing")?;
+                }
+                // One element: the step does not matter, and 1 keeps later compositions
+                // of steps (slices of slices, hyperslabs) from overflowing.
+                let step = if count <= 1 { 1 } else { step };
+                let pieces = range_pieces(ax, start, step, count);
+                out_chunks.push(AxisChunks::from_sizes(
+                    pieces.iter().map(|p| p.len).collect(),
+                ));
                 picks.push(AxisPick::Range(pieces));
                 axis += 1;
             }
@@ -216,6 +253,11 @@ pub fn source_block(picks: &[AxisPick], out_idx: &[usize]) -> (Vec<usize>, Vec<L
                 });
                 o += 1;
             }
+            AxisPick::Whole => {
+                in_idx.push(out_idx[o]);
+                local.push(LocalPick::Whole);
+                o += 1;
+            }
             AxisPick::NewAxis => {
                 local.push(LocalPick::NewAxis);
                 o += 1;
@@ -241,6 +283,8 @@ pub enum LocalPick {
     },
     /// New axis.
     NewAxis,
+    /// The whole block along this axis.
+    Whole,
 }
 
 #[cfg(test)]
@@ -259,15 +303,18 @@ mod tests {
         assert_eq!(out.shape()[0], slice_indices(len, a, b, c).unwrap().3);
         // Expand to the global positions selected.
         let mut positions = Vec::new();
+        if let AxisPick::Whole = &picks[0] {
+            positions.extend(0..len);
+        }
         if let AxisPick::Range(pieces) = &picks[0] {
             for p in pieces {
-                let lo = g.axis_offsets(0)[p.block] as isize;
+                let lo = g.axis(0).offset(p.block) as isize;
                 for k in 0..p.len as isize {
                     positions.push((lo + p.start as isize + k * p.step) as usize);
                 }
             }
         }
-        (out.chunks()[0].clone(), positions)
+        (out.chunks()[0].to_vec(), positions)
     }
 
     #[test]
@@ -290,6 +337,32 @@ mod tests {
             let want: Vec<usize> = (0..n as i64).map(|k| (s + k * st) as usize).collect();
             assert_eq!(pos, want, "{a:?}:{b:?}:{c:?}");
         }
+    }
+
+    #[test]
+    fn steps_near_i64_max_like_numpy() {
+        // issue #13 item 5: numpy gives arange(10)[::9223372036854775806] == [0] and
+        // arange(10)[::-9223372036854775807] == [9]; the i64 arithmetic wrapped to [].
+        let (_, pos) = sel(10, vec![3, 3, 4], None, None, Some(i64::MAX - 1));
+        assert_eq!(pos, vec![0]);
+        let (_, pos) = sel(10, vec![3, 3, 4], None, None, Some(-i64::MAX));
+        assert_eq!(pos, vec![9]);
+        let (_, pos) = sel(
+            10,
+            vec![3, 3, 4],
+            Some(i64::MIN),
+            Some(i64::MAX),
+            Some(i64::MAX),
+        );
+        assert_eq!(pos, vec![0]);
+        let (_, pos) = sel(
+            10,
+            vec![3, 3, 4],
+            Some(i64::MAX),
+            Some(i64::MIN),
+            Some(i64::MIN),
+        );
+        assert_eq!(pos, vec![9]);
     }
 
     #[test]

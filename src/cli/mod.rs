@@ -2,6 +2,7 @@
 //! is printed once (by rank 0) as one clear message with a non-zero exit code.
 
 mod args;
+mod clobber;
 pub mod progress;
 pub mod render;
 
@@ -40,7 +41,9 @@ struct Cli {
 enum Command {
     /// Evaluate a numpy-like expression on chunked arrays and print the result.
     Eval {
-        /// The expression, e.g. 'ones((1000, 1000), chunks=250).sum(axis=0)'.
+        /// The expression, e.g. 'ones((1000, 1000), chunks=250).sum(axis=0)'; it may start
+        /// with '-' ('-arange(3)').
+        #[arg(allow_hyphen_values = true)]
         expr: String,
         /// Print one JSON object {"shape", "dtype", "chunks", "data"}.
         #[arg(long)]
@@ -77,7 +80,8 @@ enum Command {
     /// Show the plan of an expression before and after optimization, with the predicted
     /// tasks, bytes moved between workers, bytes read and peak memory per worker.
     Explain {
-        /// The expression.
+        /// The expression (it may start with '-').
+        #[arg(allow_hyphen_values = true)]
         expr: String,
         /// Print one JSON object (keys bytes_moved, bytes_read, tasks, peak_bytes_per_worker, ...).
         #[arg(long)]
@@ -205,7 +209,8 @@ enum Command {
     /// Instrumented checks of the transport, run by the test suite under mpirun -n 2.
     #[command(hide = true)]
     SelfTest {
-        /// Which check: `zero-copy`, `persist`, `optimizer`, `futures`, `spill`.
+        /// Which check: `zero-copy`, `persist`, `optimizer`, `futures`, `spill`, `wire`,
+        /// `long` (tasks of $TESSERA_SELFTEST_TASK_MS ms, default 4000).
         what: String,
         #[command(flatten)]
         runtime: RuntimeArgs,
@@ -266,10 +271,18 @@ fn parse_chunks3(s: &str) -> Result<[usize; 3], String> {
 pub fn main() -> i32 {
     crate::comm::mpi::prefer_local_transports();
     let cli = Cli::parse();
-    match run(cli) {
+    crate::signal::install(mpi_rank() == 0);
+    let outcome = run(cli);
+    // A run stopped by SIGINT/SIGTERM ends with the signal's one line and exit code,
+    // not with the errors its interruption caused.
+    crate::signal::wait_if_stopping();
+    match outcome {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("tessera: error: {e:#}");
+            eprintln!(
+                "tessera: error: {}",
+                crate::quote::clip_long_lines(&format!("{e:#}"))
+            );
             if let Some(bt) = e.downcast_ref::<crate::Error>().and_then(|e| e.backtrace()) {
                 eprintln!("  backtrace of the failed task:");
                 for line in bt.lines() {
@@ -297,7 +310,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 "persist" => persist_selftest(),
                 "optimizer" => optimizer_selftest(),
                 "futures" => futures_selftest(&opts, "futures"),
-                "spill" | "wire" => futures_selftest(&opts, &what),
+                "spill" | "wire" | "long" => futures_selftest(&opts, &what),
                 other => Err(anyhow!("unknown self-test '{other}'")),
             }
         }
@@ -317,9 +330,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .map(|n| n.saturating_sub(1).max(1))
                     .unwrap_or(ClientOptions::default().workers),
             };
+            args::apply_max_blocks(None)?;
             let bindings = bind_files(&open)?;
             let array = into_array(evaluate(&expr, &bindings)?)?;
-            let e = crate::optimize::explain::explain(&array, workers);
+            let e = crate::optimize::explain::explain_within_limits(&array, workers)?;
             if json {
                 say!("{}", e.render_json());
             } else {
@@ -347,6 +361,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(_) if mpi_rank() > 0 => return Ok(()),
                 Err(e) => return Err(e.into()),
             };
+            if let Some(Err(e)) = report
+                .as_deref()
+                .map(|r| clobber::refuse_report_on_job_files(&job, r))
+            {
+                // As with a bad job file: rank 0 alone says it.
+                return if mpi_rank() > 0 { Ok(()) } else { Err(e) };
+            }
             if let Some(t) = chunk_target.or(job.runtime.chunk_target) {
                 crate::array::chunks::set_auto_chunk_bytes(t as usize);
             }
@@ -360,6 +381,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         .map(|n| n.saturating_sub(1).max(1))
                         .unwrap_or(ClientOptions::default().workers),
                 };
+                args::apply_max_blocks(runtime.max_blocks)?;
                 say!("{}", crate::job::run::explain(&job, workers)?.trim_end());
                 return Ok(());
             }
@@ -581,7 +603,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => None,
             };
             let array = into_array(value)?;
-            let chunks = json!(array.chunks());
+            if !no_compute {
+                clobber::refuse_outputs_that_are_inputs(
+                    &open,
+                    &array,
+                    to.as_deref(),
+                    report.as_deref(),
+                )?;
+            }
+            let chunks = render::chunks_json(array.chunks());
             let add_labels = |mut o: Json| {
                 if let (Some((dims, coords)), Some(m)) = (&labels, o.as_object_mut()) {
                     m.insert("dims".into(), dims.clone());
@@ -597,17 +627,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     say!("{meta}");
                 } else {
                     say!(
-                        "shape={:?} dtype={} chunks={:?} ({} blocks, lazy)",
+                        "shape={:?} dtype={} chunks={} ({} blocks, lazy)",
                         array.shape(),
                         array.dtype(),
-                        array.chunks(),
-                        array.grid().num_blocks()
+                        render::chunks_text(array.chunks()),
+                        array.grid().block_count()
                     );
                 }
                 return Ok(());
             }
             if let Some(target) = to {
                 let (file, var) = split_target(&target, &labeled);
+                crate::io::names::check_output_variable(std::path::Path::new(&file), &var)
+                    .map_err(|m| anyhow!("--to: {m}"))?;
                 let da = match labeled {
                     Some(d) => d,
                     None => {
@@ -689,6 +721,11 @@ fn job_options(
             o.compression = c;
         }
     }
+    if args.heartbeat_timeout.is_none() {
+        if let Some(secs) = r.heartbeat_timeout {
+            o.heartbeat_timeout = crate::runtime::heartbeat::timeout_from_secs(secs);
+        }
+    }
     match workers.or(r.workers) {
         Some(0) => return Err(anyhow!("--workers must be at least 1")),
         Some(w) => o.workers = w,
@@ -710,6 +747,14 @@ fn futures_selftest(opts: &ClientOptions, which: &str) -> anyhow::Result<()> {
         "wire" => crate::futures::selftest::wire(
             &client,
             opts.compression == crate::runtime::worker::Compression::On,
+        )?,
+        // issue #13 item 7: tasks longer than the heartbeat timeout.
+        "long" => crate::futures::selftest::long_tasks(
+            &client,
+            std::env::var("TESSERA_SELFTEST_TASK_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(4000),
         )?,
         _ => crate::futures::selftest::run_all(&client)?,
     };
@@ -778,19 +823,26 @@ fn bind_files(open: &[String]) -> anyhow::Result<Bindings> {
     let mut b = Bindings::new();
     for spec in open {
         let (name, target) = spec.split_once('=').ok_or_else(|| {
-            anyhow!("--open expects NAME=PATH or NAME=FILE:VARIABLE, got '{spec}'")
+            anyhow!(
+                "--open expects NAME=PATH or NAME=FILE:VARIABLE, got {}",
+                crate::quote::quote(spec)
+            )
         })?;
         if name.is_empty()
             || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             || name.starts_with(|c: char| c.is_ascii_digit())
         {
-            return Err(anyhow!("--open: '{name}' is not a valid name"));
+            return Err(anyhow!(
+                "--open: {} is not a valid name",
+                crate::quote::quote(name)
+            ));
         }
         let value = if target.ends_with(".npy") {
             let data = crate::io::npy::read(std::path::Path::new(target))?;
             Value::Array(api::from_local(data, &ChunkSpec::Auto)?)
         } else {
             let (file, var) = target.rsplit_once(':').ok_or_else(|| {
+                let (name, target) = (crate::quote::shorten(name), crate::quote::shorten(target));
                 anyhow!("--open {name}={target}: name the variable, as {name}={target}:VARIABLE")
             })?;
             let d = crate::io::open::open(

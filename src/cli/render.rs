@@ -1,5 +1,6 @@
 //! How results look to people: numpy-like text and the `--json` object.
 
+use crate::array::axis_chunks::AxisChunks;
 use crate::array::chunk::Chunk;
 use crate::array::dtype::{DType, Element};
 use crate::expr::eval::Value;
@@ -110,7 +111,7 @@ pub fn summary_table(r: &crate::runtime::RunReport) -> String {
     let mb = |b: u64| b as f64 / 1e6;
     let wall = r.wall_seconds.max(1e-9);
     let mut out = format!(
-        "wall {:.2} s | {} tasks ({:.0}/s) | read {:.1} MB ({:.0} MB/s) | moved {:.1} MB | gathered {:.1} MB | spilled {:.1} MB\n",
+        "wall {:.2} s | {} tasks ({:.0}/s) | read {:.1} MB ({:.0} MB/s) | moved {:.1} MB | gathered {:.1} MB | spilled {:.1} MB, re-read {:.1} MB\n",
         r.wall_seconds,
         r.tasks,
         r.tasks as f64 / wall,
@@ -118,7 +119,8 @@ pub fn summary_table(r: &crate::runtime::RunReport) -> String {
         mb(r.bytes_read) / wall,
         mb(r.bytes_moved),
         mb(r.bytes_gathered),
-        mb(r.bytes_spilled)
+        mb(r.bytes_spilled),
+        mb(r.bytes_unspilled)
     );
     out.push_str("worker  tasks   busy s   sent MB   recv MB   read MB  spill MB  peak store MB  peak RSS MB\n");
     for w in &r.workers {
@@ -160,4 +162,30 @@ pub fn console_line(text: &str, err: bool) {
         let _ = o.write_all(buf.as_bytes());
         let _ = o.flush();
     }
+}
+
+/// `chunks` of the `--json` object: per axis the list of block sizes, as dask's `.chunks`,
+/// except a regular axis of more than
+/// [`LIST_BLOCKS_UP_TO`](crate::array::axis_chunks::LIST_BLOCKS_UP_TO) blocks, which is the object
+/// `{"size": b, "blocks": n, "last": r}` (`n` blocks, all of `b` but the last of `r`): a
+/// lazy array may have 10**12 blocks, and its chunks must print in a few bytes.
+pub fn chunks_json(chunks: &[AxisChunks]) -> Json {
+    Json::Array(
+        chunks
+            .iter()
+            .map(|c| {
+                if c.is_listed() {
+                    json!(c.to_vec())
+                } else {
+                    json!({"size": c[0], "blocks": c.len(), "last": c[c.len() - 1]})
+                }
+            })
+            .collect(),
+    )
+}
+
+/// `chunks=` of the text line: Python-like per-axis lists, a long regular axis as
+/// `1000x999999+1` (999999 blocks of 1000, then one of 1).
+pub fn chunks_text(chunks: &[AxisChunks]) -> String {
+    format!("{chunks:?}")
 }

@@ -1,7 +1,9 @@
 //! The MPI transport (rsmpi), for runs under `mpirun`/`srun`.
 //!
-//! One thread drives MPI per rank (the scheduler's on rank 0, the worker loop elsewhere),
-//! so no helper thread competes with computation for cores. Every send is non-blocking
+//! One thread drives the transport per rank (the scheduler's on rank 0, the worker loop
+//! elsewhere), so no helper thread competes with computation for cores; the only other
+//! MPI user is the heartbeat thread, on a communicator of its own ([`SideChannel`]), which
+//! wakes a few times per heartbeat timeout. Every send is non-blocking
 //! (`MPI_Isend`) straight from the buffer it is given: the payload's `Arc` and the framed
 //! header are kept in a pending list until MPI reports completion, so two ranks sending
 //! large payloads to each other cannot deadlock. Receiving probes for a header, then
@@ -44,6 +46,10 @@ pub struct MpiTransport {
     size: usize,
     world: SimpleCommunicator,
     pending: RefCell<Vec<PendingSend>>,
+    /// Headers sent to each rank and received from each rank, so that at the end every
+    /// message sent is also received (see `Drop`).
+    sent_to: RefCell<Vec<u64>>,
+    received_from: RefCell<Vec<u64>>,
     stats: CommStats,
     /// A hash of each rank's host name (gathered at start), to tell same-node peers.
     hosts: Vec<u64>,
@@ -140,6 +146,8 @@ impl MpiTransport {
             size: world.size() as usize,
             world,
             pending: RefCell::new(Vec::new()),
+            sent_to: RefCell::new(vec![0; hosts.len()]),
+            received_from: RefCell::new(vec![0; hosts.len()]),
             stats: CommStats::default(),
             hosts,
             universe: Some(universe),
@@ -255,6 +263,9 @@ impl MpiTransport {
             .immediate_matched_probe_with_tag(TAG_HEADER)?;
         let src = status.source_rank();
         let (framed, _) = (msg, status).matched_receive_vec::<u8>();
+        if let Some(n) = self.received_from.borrow_mut().get_mut(src as usize) {
+            *n += 1;
+        }
         let mut len_bytes = [0u8; 8];
         len_bytes.copy_from_slice(framed.get(..8).unwrap_or(&[0xff; 8]));
         let len = u64::from_le_bytes(len_bytes);
@@ -336,6 +347,9 @@ impl Transport for MpiTransport {
         // SAFETY: the box moves into the pending entry with its request.
         let bytes = unsafe { extend(&framed) };
         self.post(to, bytes, TAG_HEADER, Some(framed), None);
+        if let Some(n) = self.sent_to.borrow_mut().get_mut(to.index()) {
+            *n += 1;
+        }
         if let Some(p) = payload {
             // Straight from the chunk's own buffer.
             CommStats::set_addr(&self.stats.last_send_addr, p.as_bytes().as_ptr() as usize);
@@ -383,10 +397,122 @@ impl Transport for MpiTransport {
 
 impl Drop for MpiTransport {
     fn drop(&mut self) {
-        // Every send must complete before MPI is finalised.
+        // Every send must complete before MPI is finalised, and a large send completes only
+        // when its receiver takes it. A run that stopped early leaves messages nobody will
+        // read (rank 0 stops taking results when writing the output fails; a worker stops
+        // taking chunks at shutdown), and their senders would wait forever. So the ranks
+        // tell each other how many messages each sent to each (one all-to-all), and every
+        // rank receives, and drops, what it has not read yet before waiting for its sends.
+        let sent = std::mem::take(self.sent_to.get_mut());
+        let mut expected = vec![0u64; sent.len()];
+        self.world.all_to_all_into(&sent[..], &mut expected[..]);
+        let unread = |t: &MpiTransport| {
+            let got = t.received_from.borrow();
+            expected
+                .iter()
+                .zip(got.iter())
+                .any(|(want, got)| got < want)
+        };
+        while unread(self) {
+            if self.poll().is_none() {
+                std::thread::yield_now();
+            }
+        }
         for p in self.pending.get_mut().drain(..) {
             p.request.wait();
         }
         self.universe.take();
     }
+}
+
+/// Tag of heartbeat messages on a [`SideChannel`].
+const TAG_BEAT: i32 = 21;
+/// Bytes of a host name in the gathered table (longer names are cut).
+const HOST_BYTES: usize = 256;
+
+/// A second path to rank 0 for another thread than the one that owns the transport: a
+/// duplicate of the world communicator (rsmpi communicators are not `Sync`; each thread
+/// gets its own), carrying only heartbeats, plus every rank's host name for messages.
+pub struct SideChannel {
+    comm: SimpleCommunicator,
+    rank: Rank,
+    hosts: Vec<String>,
+}
+
+// SAFETY: MPI is initialised with `MPI_THREAD_MULTIPLE` (checked in `MpiTransport::init`),
+// so a communicator may be used from any thread. The channel owns its own duplicate of the
+// world communicator and is not `Sync`: it moves to one heartbeat thread, which alone uses
+// it (and frees it, before the transport finalises MPI).
+unsafe impl Send for SideChannel {}
+
+impl MpiTransport {
+    /// Opens the side channel and agrees on `setting`: every rank must call this at the
+    /// same point (it is collective); every rank gets rank 0's `setting` back, so ranks
+    /// whose environments differ still follow rank 0.
+    pub fn side_channel(&self, setting: u64) -> (SideChannel, u64) {
+        use mpi::collective::Root as _;
+        let comm = self.world.duplicate();
+        let mut agreed = setting;
+        comm.process_at_rank(0).broadcast_into(&mut agreed);
+        let mine = mpi::environment::processor_name().unwrap_or_default();
+        let mut name = [0u8; HOST_BYTES];
+        let n = mine.len().min(HOST_BYTES);
+        name[..n].copy_from_slice(&mine.as_bytes()[..n]);
+        let mut all = vec![0u8; HOST_BYTES * self.size];
+        comm.all_gather_into(&name[..], &mut all[..]);
+        let hosts = all
+            .chunks(HOST_BYTES)
+            .map(|h| {
+                let end = h.iter().position(|&b| b == 0).unwrap_or(h.len());
+                String::from_utf8_lossy(&h[..end]).into_owned()
+            })
+            .collect();
+        let rank = self.rank;
+        (SideChannel { comm, rank, hosts }, agreed)
+    }
+}
+
+impl SideChannel {
+    /// This rank.
+    pub fn rank(&self) -> Rank {
+        self.rank
+    }
+
+    /// Number of ranks.
+    pub fn size(&self) -> usize {
+        self.hosts.len()
+    }
+
+    /// The host name of `rank` (empty if unknown).
+    pub fn host(&self, rank: Rank) -> &str {
+        self.hosts.get(rank.index()).map_or("", String::as_str)
+    }
+
+    /// Tells rank 0 this process is alive (a one-byte message; returns at once).
+    pub fn beat(&self) {
+        self.comm
+            .process_at_rank(0)
+            .send_with_tag(&[1u8][..], TAG_BEAT);
+    }
+
+    /// Receives every heartbeat that has arrived; returns their senders.
+    pub fn take_beats(&self) -> Vec<Rank> {
+        let mut from = Vec::new();
+        while let Some((msg, status)) = self
+            .comm
+            .any_process()
+            .immediate_matched_probe_with_tag(TAG_BEAT)
+        {
+            let src = status.source_rank();
+            let _ = (msg, status).matched_receive_vec::<u8>();
+            from.push(Rank(src as u32));
+        }
+        from
+    }
+}
+
+/// Ends the whole MPI job at once, from any thread (`MPI_Abort` on the world): the launcher
+/// kills every rank, including one that is stopped or hung.
+pub fn abort_job(code: i32) -> ! {
+    SimpleCommunicator::world().abort(code)
 }

@@ -117,6 +117,17 @@ pub struct Kwarg {
     pub value: Expr,
 }
 
+/// One `op rhs` step of an [`ExprKind::Chain`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainLink {
+    /// The operator.
+    pub op: BinOp,
+    /// Span of the operator token.
+    pub op_span: Span,
+    /// Its right operand.
+    pub rhs: Expr,
+}
+
 /// One item inside `x[...]`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IndexItem {
@@ -165,14 +176,25 @@ pub enum ExprKind {
         /// Its operand.
         operand: Box<Expr>,
     },
-    /// A binary operation.
+    /// `lhs ** rhs`. Only `**` is a nested binary node: it groups from the right, so a
+    /// chain of powers is real nesting, limited like brackets.
     Binary {
-        /// The operator.
+        /// The operator (always [`BinOp::Pow`] from the parser).
         op: BinOp,
         /// Left operand.
         lhs: Box<Expr>,
         /// Right operand.
         rhs: Box<Expr>,
+    },
+    /// A run of left-associative binary operators of one precedence level, such as
+    /// `a + b - c` (evaluated as `(a + b) - c`) or a single `a < b`. Kept flat rather than
+    /// as a left-deep tree so that a sum of any number of terms is walked by a loop: only
+    /// real nesting makes trees deep.
+    Chain {
+        /// The leftmost operand.
+        first: Box<Expr>,
+        /// The operators and their right operands, left to right (at least one).
+        rest: Vec<ChainLink>,
     },
     /// `func(args..., kw=value...)`; `func` is any expression (a name or an attribute).
     Call {
@@ -229,6 +251,10 @@ impl Expr {
             ExprKind::Binary { lhs, rhs, .. } => {
                 lhs.collect_names(out);
                 rhs.collect_names(out);
+            }
+            ExprKind::Chain { first, rest } => {
+                first.collect_names(out);
+                rest.iter().for_each(|link| link.rhs.collect_names(out));
             }
             ExprKind::Call { func, args, kwargs } => {
                 func.collect_names(out);

@@ -233,6 +233,15 @@ impl<'a> Ev<'a> {
                 let b = self.eval(rhs)?;
                 self.binary(*op, a, b, sp)?
             }
+            ExprKind::Chain { first, rest } => {
+                // Left to right with a loop: a sum of any length needs no deep recursion.
+                let mut acc = self.eval(first)?;
+                for link in rest {
+                    let b = self.eval(&link.rhs)?;
+                    acc = self.binary(link.op, acc, b, first.span.to(link.rhs.span))?;
+                }
+                acc
+            }
             ExprKind::Attr {
                 value,
                 name,
@@ -285,7 +294,8 @@ impl<'a> Ev<'a> {
                             .join(", ")
                     )
                 };
-                return Err(self.e(sp, format!("name '{n}' is not defined{hint}")));
+                let n = crate::quote::quote(n);
+                return Err(self.e(sp, format!("name {n} is not defined{hint}")));
             }
         })
     }
@@ -455,7 +465,12 @@ impl<'a> Ev<'a> {
             "size" => Value::Scalar(PyScalar::int(a.size() as i128)),
             "nbytes" => Value::Scalar(PyScalar::int(a.nbytes() as i128)),
             "dtype" => Value::Str(a.dtype().name().to_string()),
-            "chunks" => Value::Seq(a.chunks().iter().map(|c| ints(c.clone())).collect()),
+            "chunks" => Value::Seq(
+                a.chunks()
+                    .iter()
+                    .map(|c| self.at(sp, c.to_vec_limited("x.chunks")).map(ints))
+                    .collect::<Result<_>>()?,
+            ),
             "astype" | "rechunk" | "reshape" | "transpose" | "swapaxes" => {
                 Value::Method(Box::new(Value::Array(a)), name.to_string())
             }
@@ -1151,7 +1166,11 @@ mod tests {
 
     fn meta(src: &str) -> (Vec<usize>, DType, Vec<Vec<usize>>) {
         let a = into_array(evaluate(src, &Bindings::new()).unwrap()).unwrap();
-        (a.shape(), a.dtype(), a.chunks().to_vec())
+        (
+            a.shape(),
+            a.dtype(),
+            a.chunks().iter().map(|c| c.to_vec()).collect(),
+        )
     }
 
     #[test]

@@ -87,7 +87,11 @@ impl Ev<'_> {
                     "size" => Ok(Value::Scalar(PyScalar::int(d.data.size() as i128))),
                     "dtype" => Ok(Value::Str(d.data.dtype().name().to_string())),
                     "chunks" => Ok(Value::Seq(
-                        d.data.chunks().iter().map(|c| ints(c.clone())).collect(),
+                        d.data
+                            .chunks()
+                            .iter()
+                            .map(|c| self.at(sp, c.to_vec_limited("x.chunks")).map(ints))
+                            .collect::<Result<_>>()?,
                     )),
                     "data" | "values" => Ok(Value::Array(d.data.clone())),
                     "T" => {

@@ -32,9 +32,14 @@
 //! Implementation notes: the lexer runs first but stops at the first bad character and
 //! stores that error as the last token, so errors are still reported in source order.
 //! Binary operators are parsed with an explicit operator stack and prefix/`**` chains with
-//! a loop, so the parser only recurses for brackets. Bracket nesting and the height of the
-//! resulting tree are both limited to 200 levels, which keeps the parser, and every later
-//! pass that walks the tree recursively, safe from stack overflow on any input.
+//! a loop, so the parser only recurses for brackets. A run of left-associative operators
+//! of one precedence level (`a + b - c + ...`) becomes one flat [`ExprKind::Chain`] node,
+//! so a sum of any number of terms parses, evaluates and drops without deep recursion.
+//! Real nesting is limited to 200 levels: brackets, and the height of the tree (prefix
+//! operators, `**` chains, which group from the right, attribute, call and subscript
+//! chains, and operators of different precedence each add a level). That keeps the parser,
+//! and every later pass that walks the tree recursively, safe from stack overflow on any
+//! input.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -42,8 +47,9 @@ use std::fmt;
 use super::ast::*;
 
 /// The maximum nesting depth of an expression: both the bracket nesting and the height of
-/// the syntax tree (so also long operator, prefix or attribute chains) are limited.
-const MAX_DEPTH: usize = 200;
+/// the syntax tree (prefix, `**`, attribute, call and subscript chains) are limited; a flat
+/// run of `+ - * / // % & | ^` operators is one level whatever its length.
+pub const MAX_DEPTH: usize = 200;
 
 /// Message for inputs exceeding [`MAX_DEPTH`].
 const TOO_DEEP: &str = "expression nested too deeply";
@@ -550,7 +556,10 @@ impl<'a> Lexer<'a> {
             } else {
                 ""
             };
-            ParseError::new(span, format!("invalid number '{text}'{hint}"))
+            ParseError::new(
+                span,
+                format!("invalid number {}{hint}", crate::quote::quote(text)),
+            )
         };
         if !ok {
             return Err(invalid());
@@ -562,7 +571,10 @@ impl<'a> Lexer<'a> {
             if clean.len() > 1 && clean.starts_with('0') && clean.bytes().any(|b| b != b'0') {
                 return Err(ParseError::new(
                     span,
-                    format!("invalid number '{text}': leading zeros are not allowed in integers"),
+                    format!(
+                        "invalid number {}: leading zeros are not allowed in integers",
+                        crate::quote::quote(text)
+                    ),
                 ));
             }
             match clean.parse::<u64>() {
@@ -570,7 +582,10 @@ impl<'a> Lexer<'a> {
                 Err(_) => {
                     return Err(ParseError::new(
                         span,
-                        format!("integer literal {text} is too large"),
+                        format!(
+                            "integer literal {} is too large",
+                            crate::quote::shorten(text)
+                        ),
                     ))
                 }
             }
@@ -720,11 +735,12 @@ fn binop_of(tok: &Tok) -> Option<(BinOp, u8)> {
     })
 }
 
-/// A pending operand of the binary-operator loop; `from_comparison` marks results of a
-/// comparison made in the same loop (a further comparison would be a chain).
+/// A pending operand of the binary-operator loop; `built_at` is the precedence of the
+/// operator chain that produced it in the same loop, if any: a further operator of that
+/// precedence extends the chain (for comparisons, it would be a chained comparison).
 struct Operand {
     node: Node,
-    from_comparison: bool,
+    built_at: Option<u8>,
 }
 
 /// A pending operator of the binary-operator loop.
@@ -869,7 +885,7 @@ impl<'a> Parser<'a> {
         let first = self.parse_operand()?;
         let mut operands = vec![Operand {
             node: first,
-            from_comparison: false,
+            built_at: None,
         }];
         let mut ops: Vec<PendingOp> = Vec::new();
         while let Some((op, prec)) = binop_of(&self.peek().tok) {
@@ -877,7 +893,11 @@ impl<'a> Parser<'a> {
             while ops.last().is_some_and(|top| top.prec >= prec) {
                 reduce(&mut operands, &mut ops)?;
             }
-            if prec == CMP_PREC && operands.last().is_some_and(|o| o.from_comparison) {
+            if prec == CMP_PREC
+                && operands
+                    .last()
+                    .is_some_and(|o| o.built_at == Some(CMP_PREC))
+            {
                 return Err(error_at(span, CHAINED));
             }
             self.bump();
@@ -885,7 +905,7 @@ impl<'a> Parser<'a> {
             let rhs = self.parse_operand()?;
             operands.push(Operand {
                 node: rhs,
-                from_comparison: false,
+                built_at: None,
             });
         }
         while !ops.is_empty() {
@@ -1184,7 +1204,10 @@ impl<'a> Parser<'a> {
         if !seen.insert(name.clone()) {
             return Err(error_at(
                 name_span,
-                format!("keyword argument '{name}' given twice"),
+                format!(
+                    "keyword argument {} given twice",
+                    crate::quote::quote(&name)
+                ),
             ));
         }
         self.bump();
@@ -1299,7 +1322,13 @@ fn error_at(span: Span, message: impl Into<String>) -> Box<ParseError> {
 
 /// An integer literal above `i64::MAX`.
 fn too_large(span: Span, text: &str) -> Box<ParseError> {
-    error_at(span, format!("integer literal {text} is too large"))
+    error_at(
+        span,
+        format!(
+            "integer literal {} is too large",
+            crate::quote::shorten(text)
+        ),
+    )
 }
 
 /// A node one level above children of height `child_height`; `at` is where an error for
@@ -1397,7 +1426,9 @@ fn can_start_operand(tok: &Tok) -> bool {
     )
 }
 
-/// Pops the top operator and its two operands and pushes the combined node.
+/// Pops the top operator and its two operands and pushes the combined node: the left
+/// operand's chain extended when it is a chain of the same precedence built in this loop
+/// (`a + b` then `- c`), else a new chain of one link.
 fn reduce(operands: &mut Vec<Operand>, ops: &mut Vec<PendingOp>) -> PResult<()> {
     let (Some(pending), Some(rhs), Some(lhs)) = (ops.pop(), operands.pop(), operands.pop()) else {
         return Err(error_at(
@@ -1405,19 +1436,40 @@ fn reduce(operands: &mut Vec<Operand>, ops: &mut Vec<PendingOp>) -> PResult<()> 
             "internal error: unbalanced operators",
         ));
     };
-    let (lhs, rhs) = (lhs.node, rhs.node);
+    let extends = lhs.built_at == Some(pending.prec) && pending.prec != CMP_PREC;
+    let (mut lhs, rhs) = (lhs.node, rhs.node);
     let span = lhs.expr.span.to(rhs.expr.span);
-    let height = lhs.height.max(rhs.height);
-    let kind = ExprKind::Binary {
+    let link = ChainLink {
         op: pending.op,
-        lhs: lhs.expr,
-        rhs: rhs.expr,
+        op_span: pending.span,
+        rhs: *rhs.expr,
     };
-    let node = node(kind, span, height, pending.span)?;
-    let from_comparison = pending.prec == CMP_PREC;
+    let node = match &mut lhs.expr.kind {
+        ExprKind::Chain { rest, .. } if extends => {
+            // The chain's own level is already counted in `lhs.height`.
+            let height = lhs.height.max(rhs.height + 1);
+            if height > MAX_DEPTH {
+                return Err(error_at(pending.span, TOO_DEEP));
+            }
+            rest.push(link);
+            lhs.expr.span = span;
+            Node {
+                expr: lhs.expr,
+                height,
+            }
+        }
+        _ => {
+            let height = lhs.height.max(rhs.height);
+            let kind = ExprKind::Chain {
+                first: lhs.expr,
+                rest: vec![link],
+            };
+            node(kind, span, height, pending.span)?
+        }
+    };
     operands.push(Operand {
         node,
-        from_comparison,
+        built_at: Some(pending.prec),
     });
     Ok(())
 }
@@ -1465,6 +1517,10 @@ mod tests {
                 list(head, vec![sx(operand)])
             }
             ExprKind::Binary { op, lhs, rhs } => list(op.symbol(), vec![sx(lhs), sx(rhs)]),
+            // Shown as the left-deep tree it stands for: (+ (+ a b) c).
+            ExprKind::Chain { first, rest } => rest.iter().fold(sx(first), |acc, link| {
+                list(link.op.symbol(), vec![acc, sx(&link.rhs)])
+            }),
             ExprKind::Call { func, args, kwargs } => {
                 let mut parts = vec![sx(func)];
                 parts.extend(args.iter().map(sx));
@@ -1661,19 +1717,20 @@ mod tests {
         let src = "1 + 2 * 3";
         let e = ok(src);
         assert_eq!(e.span, Span { start: 0, end: 9 });
-        let ExprKind::Binary { rhs, .. } = &e.kind else {
-            panic!("not binary")
+        let ExprKind::Chain { rest, .. } = &e.kind else {
+            panic!("not a chain")
         };
-        assert_eq!(rhs.span, Span { start: 4, end: 9 });
+        assert_eq!(rest[0].rhs.span, Span { start: 4, end: 9 });
+        assert_eq!(rest[0].op_span, Span { start: 2, end: 3 });
 
         // Parentheses are part of the span, so the span's text is always balanced.
         let src = " (a + b) * c ";
         let e = ok(src);
         assert_eq!(&src[e.span.start..e.span.end], "(a + b) * c");
-        let ExprKind::Binary { lhs, .. } = &e.kind else {
-            panic!("not binary")
+        let ExprKind::Chain { first, .. } = &e.kind else {
+            panic!("not a chain")
         };
-        assert_eq!(&src[lhs.span.start..lhs.span.end], "(a + b)");
+        assert_eq!(&src[first.span.start..first.span.end], "(a + b)");
 
         let src = "x.sum(axis=0)";
         let e = ok(src);
@@ -1925,8 +1982,8 @@ mod tests {
         // The error points at the first bracket or operator beyond the limit.
         let src = nested("(", "x", ")", MAX_DEPTH + 1);
         assert_eq!(column(&src, err(&src).span.start), MAX_DEPTH + 1);
-        let src = format!("x{}", " + 1".repeat(MAX_DEPTH + 1));
-        assert_eq!(&src[err(&src).span.start..], "+ 1");
+        let src = nested("-", "x", "", MAX_DEPTH + 1);
+        assert_eq!(column(&src, err(&src).span.start), 1);
 
         let too_deep = [
             nested("(", "x", ")", MAX_DEPTH + 1),
@@ -1935,14 +1992,14 @@ mod tests {
             nested("-", "x", "", MAX_DEPTH + 1),
             nested("2**", "x", "", MAX_DEPTH + 1),
             format!("x{}", ".a".repeat(MAX_DEPTH + 1)),
-            format!("x{}", " + 1".repeat(MAX_DEPTH + 1)),
             format!("x{}", "(0)".repeat(MAX_DEPTH + 1)),
             nested("(", "x", ")", 100_000),
             nested("[", "", "", 100_000),
             nested("-", "x", "", 100_000),
             nested("2**", "x", "", 100_000),
             "x.a".repeat(100_000),
-            format!("1{}", "+1".repeat(100_000)),
+            // Real nesting inside a flat chain still counts.
+            format!("1{}", " + (1".repeat(MAX_DEPTH + 1)),
             nested("((", "x + 1 + 1", "))", 120),
         ];
         let handle = std::thread::Builder::new()
@@ -1955,6 +2012,60 @@ mod tests {
             })
             .unwrap();
         handle.join().unwrap();
+    }
+
+    /// Issue #13 item 10: a flat sum of 250 terms failed with "nested too deeply". Runs of
+    /// one precedence level are one flat node whatever their length; parsing, walking
+    /// and dropping them needs little stack.
+    #[test]
+    fn flat_operator_chains_of_any_length_parse() {
+        let n = 100_000;
+        let cases = [
+            format!("x{}", " + 1".repeat(n)),
+            format!("1{}", "-1".repeat(n)),
+            format!("x{}", " * y / 2 // 3 % 4".repeat(n / 4)),
+            format!("a{}", " & b | c ^ d".repeat(n / 3)),
+            format!("a * b{}", " + c * d - e / f".repeat(n / 2)),
+            format!("(x{})", " + (y * -z ** 2)".repeat(n / 2)),
+            format!("x < 1{}", " + 1".repeat(n)),
+        ];
+        let handle = std::thread::Builder::new()
+            .stack_size(1 << 20)
+            .spawn(move || {
+                for src in &cases {
+                    let e = match parse(src) {
+                        Ok(e) => e,
+                        Err(e) => panic!("{}...: {e}", &src[..40]),
+                    };
+                    assert!(e.names().len() <= 5 * n, "{}...", &src[..40]);
+                    assert_eq!(e.span.end, src.len());
+                }
+            })
+            .unwrap();
+        handle.join().unwrap();
+        // The chain keeps left associativity and precedence.
+        check_table(&[
+            ("a - b - c + d", "(+ (- (- a b) c) d)"),
+            ("a * b + c * d - e", "(- (+ (* a b) (* c d)) e)"),
+            ("(a + b) + c", "(+ (+ a b) c)"),
+            ("a + (b + c)", "(+ a (+ b c))"),
+        ]);
+        // One chain node for a run; brackets start a new one.
+        match &ok("a + b - c").kind {
+            ExprKind::Chain { first, rest } => {
+                assert_eq!(sx(first), "a");
+                assert_eq!(rest.len(), 2);
+            }
+            other => panic!("{other:?}"),
+        }
+        match &ok("(a + b) + c").kind {
+            ExprKind::Chain { first, rest } => {
+                assert_eq!(sx(first), "(+ a b)");
+                assert_eq!(first.span, Span { start: 0, end: 7 });
+                assert_eq!(rest.len(), 1);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     /// Deterministic xorshift generator, so failures are reproducible.
@@ -1991,6 +2102,10 @@ mod tests {
             ExprKind::Dict(kv) => kv.iter().for_each(|(k, v)| children.extend([k, v])),
             ExprKind::Unary { operand, .. } => children.push(operand),
             ExprKind::Binary { lhs, rhs, .. } => children.extend([&**lhs, &**rhs]),
+            ExprKind::Chain { first, rest } => {
+                children.push(first);
+                children.extend(rest.iter().map(|link| &link.rhs));
+            }
             ExprKind::Call { func, args, kwargs } => {
                 children.push(func);
                 children.extend(args);

@@ -40,6 +40,19 @@ pub fn register_tasks() {
         std::thread::sleep(std::time::Duration::from_millis(int(&a[0])? as u64));
         Ok(a[0].clone())
     });
+    register("st-spin", |a| {
+        // Computes (no sleeping, no messages) for the given milliseconds.
+        let until =
+            std::time::Instant::now() + std::time::Duration::from_millis(int(&a[0])? as u64);
+        let mut x = 1u64;
+        while std::time::Instant::now() < until {
+            for _ in 0..10_000 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
+        }
+        std::hint::black_box(x);
+        Ok(a[0].clone())
+    });
     register("st-fragile", |a| {
         let n = int(&a[0])?;
         if n % 7 == 0 {
@@ -530,6 +543,32 @@ pub fn spill(c: &Client, limit: u64) -> Check {
             "bytes_on_disk": w.store.bytes_on_disk,
         })).collect::<Vec<_>>(),
     }))
+}
+
+/// Tasks that each run for `ms` milliseconds on the workers' main threads, half of them
+/// sleeping and half computing, two per worker (issue #13 item 7: a legitimately long task
+/// must not be taken for a hung worker). Prints `started` on stdout first, so a test knows
+/// when the workers are busy.
+pub fn long_tasks(c: &Client, ms: i64) -> Check {
+    crate::cli::render::console_line("started", false);
+    let n = 2 * c.workers() as i64;
+    let fs: Vec<Future> = (0..n)
+        .map(|i| {
+            c.submit(
+                if i % 2 == 0 { "st-sleep" } else { "st-spin" },
+                crate::args![ms],
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    let got: Vec<i64> = c
+        .gather(&fs)?
+        .iter()
+        .map(int)
+        .collect::<anyhow::Result<_>>()?;
+    ensure(got.iter().all(|&v| v == ms), || {
+        format!("long tasks gave {got:?}")
+    })?;
+    Ok(json!({"transport": c.transport_kind(), "tasks": n, "ms": ms}))
 }
 
 /// `n` float64 values that compress well: a ramp in which each value repeats 64 times.

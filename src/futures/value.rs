@@ -47,8 +47,8 @@ pub enum Skel {
     Float(f64),
     /// See [`Value::Str`].
     Str(String),
-    /// See [`Value::List`].
-    List(Vec<Skel>),
+    /// See [`Value::List`] (nesting bounded when decoded from the wire).
+    List(#[serde(deserialize_with = "crate::comm::nesting::bounded")] Vec<Skel>),
     /// An array whose bytes start at `offset` in the payload.
     Array {
         /// Dtype and shape.

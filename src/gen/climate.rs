@@ -1192,10 +1192,12 @@ fn directory_of(path: &Path) -> &Path {
     }
 }
 
-/// A file beside the target that is removed on drop unless moved over the target.
+/// A file beside the target that is removed on drop unless moved over the target (and
+/// when SIGINT/SIGTERM stops the process).
 struct TempFile {
     path: PathBuf,
     moved: bool,
+    _on_signal: crate::signal::OnSignal,
 }
 
 impl TempFile {
@@ -1208,8 +1210,11 @@ impl TempFile {
             .to_string_lossy();
         let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
         let file = format!(".{name}.tmp-{}-{n}", std::process::id());
+        let path = directory_of(target).join(file);
+        let kind = crate::signal::Kind::File;
         Ok(Self {
-            path: directory_of(target).join(file),
+            _on_signal: crate::signal::remove_on_signal(&path, kind),
+            path,
             moved: false,
         })
     }

@@ -44,7 +44,7 @@ const HDF5_MAGIC: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
 /// Detects the format of `path`. Missing, unreadable, empty or foreign files are errors
 /// that name the file.
 pub fn detect(path: &Path) -> Result<Format> {
-    let p = path.display();
+    let p = crate::quote::path(path);
     let mut f = std::fs::File::open(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::Io(format!("{p}: no such file")),
         _ => Error::Io(format!("{p}: cannot open: {e}")),

@@ -8,12 +8,15 @@ pub mod attr;
 pub mod cf;
 pub mod format;
 pub mod h5;
+pub mod identity;
 pub mod info;
 pub mod meta;
+pub mod names;
 pub mod nc;
 pub mod nc3_extent;
 pub mod npy;
 pub mod open;
+pub mod os_cause;
 pub mod read;
 pub mod write;
 

@@ -32,6 +32,14 @@ pub fn with_var<R>(
         .split('/')
         .filter(|s| !s.is_empty())
         .collect();
+    // The netcdf crate panics on names longer than NC_MAX_NAME, and a NUL would cut the
+    // name short: no variable can have such a name.
+    if parts
+        .iter()
+        .any(|p| p.len() > super::names::NC_MAX_NAME || p.contains('\0'))
+    {
+        return None;
+    }
     let (last, groups) = parts.split_last()?;
     if groups.is_empty() {
         return file.variable(last).map(|v| f(&v));

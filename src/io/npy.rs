@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use std::path::Path;
 
 fn parse_descr(descr: &str) -> Option<(DType, bool)> {
-    let (endian, code) = descr.split_at(1);
+    // `get`, not `split_at`: an empty or non-ASCII descr is an error, not a panic.
+    let (endian, code) = (descr.get(..1)?, descr.get(1..)?);
     let big = endian == ">";
     let dt = match (endian, code) {
         ("|", "b1") => DType::Bool,
@@ -34,7 +35,7 @@ fn header_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 
 /// Reads a `.npy` file into a chunk.
 pub fn read(path: &Path) -> Result<Chunk> {
-    let p = path.display();
+    let p = crate::quote::path(path);
     let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("{p}: cannot read: {e}")))?;
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(Error::Io(format!(
@@ -77,9 +78,25 @@ pub fn read(path: &Path) -> Result<Chunk> {
                 .map_err(|_| Error::Io(format!("{p}: bad shape entry '{s}' in .npy header")))
         })
         .collect::<Result<_>>()?;
-    let n: usize = shape.iter().product();
+    if let Some(d) = shape.iter().find(|&&d| d > i64::MAX as usize) {
+        return Err(Error::Io(format!(
+            "{p}: shape {shape:?} in the .npy header: dimension {d} exceeds the maximum allowed dimension {}",
+            i64::MAX
+        )));
+    }
+    // Checked: a shape whose byte size wraps must not pass the truncation check below
+    // (numpy: "array is too big").
+    let need = shape
+        .iter()
+        .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or_else(|| {
+            Error::Io(format!(
+                "{p}: shape {shape:?} of {dtype} in the .npy header is too big: its size in bytes is more than {}",
+                isize::MAX
+            ))
+        })?;
     let data = &bytes[hstart + hlen..];
-    let need = n * dtype.size();
     if data.len() < need {
         return Err(Error::Io(format!("{p}: truncated: shape {shape:?} of {dtype} needs {need} bytes of data, the file has {}", data.len())));
     }
@@ -172,6 +189,29 @@ mod tests {
         assert_eq!(r.to_f64_vec(), c.to_f64_vec());
         std::fs::write(dir.join("bad.npy"), b"hello").unwrap();
         assert!(read(&dir.join("bad.npy")).is_err());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn shape_whose_byte_size_wraps_is_refused() {
+        // issue #13 item 5: (2**62, 4) float64 is 2**67 bytes, 0 after wrapping, so the
+        // truncation check passed and a worker panicked later.
+        let dir = std::env::temp_dir().join(format!("tessera-npy-wrap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("wrap.npy");
+        let mut header =
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (4611686018427387904, 4), }"
+                .to_string();
+        while !(10 + header.len() + 1).is_multiple_of(64) {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        std::fs::write(&p, &bytes).unwrap();
+        let e = read(&p).unwrap_err().to_string();
+        assert!(e.contains("too big") && e.contains("wrap.npy"), "{e}");
         std::fs::remove_dir_all(&dir).ok();
     }
 }

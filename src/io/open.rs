@@ -6,7 +6,7 @@ use super::cf::CfDecode;
 use super::format::{detect, Format};
 use super::meta::VarInfo;
 use super::read::ReadSpec;
-use crate::array::chunks::{auto_chunk_bytes, normalize, ChunkGrid, ChunkSpec};
+use crate::array::chunks::{auto_chunk_bytes, normalize, AxisChunks, ChunkGrid, ChunkSpec};
 use crate::array::dtype::DType;
 use crate::array::graph::{DArray, Op};
 use crate::error::{Error, Result};
@@ -36,7 +36,7 @@ impl Default for OpenOptions {
 /// Metadata of variable `var` of the file at `path`, with its format.
 pub fn var_info(path: &Path, var: &str) -> Result<(Format, VarInfo)> {
     let format = detect(path)?;
-    let p = path.display();
+    let p = crate::quote::path(path);
     let info = if format.is_netcdf() {
         let file = super::nc::open(path)?;
         match super::nc::with_var(&file, var, |v| super::nc::var_info(v, var)) {
@@ -44,7 +44,8 @@ pub fn var_info(path: &Path, var: &str) -> Result<(Format, VarInfo)> {
             None => {
                 let names: Vec<String> = file.variables().map(|v| v.name()).collect();
                 return Err(Error::Io(format!(
-                    "{p}: no variable '{var}' (variables: {})",
+                    "{p}: no variable {} (variables: {})",
+                    crate::quote::quote(var),
                     names.join(", ")
                 )));
             }
@@ -60,7 +61,8 @@ pub fn var_info(path: &Path, var: &str) -> Result<(Format, VarInfo)> {
                     .map(|v| v.name)
                     .collect();
                 return Err(Error::Io(format!(
-                    "{p}: no dataset '{var}' (datasets: {})",
+                    "{p}: no dataset {} (datasets: {})",
+                    crate::quote::quote(var),
                     names.join(", ")
                 )));
             }
@@ -126,20 +128,9 @@ pub fn default_chunks(shape: &[usize], disk: Option<&[usize]>, itemsize: usize) 
         .collect()
 }
 
-fn block_sizes(n: usize, b: usize) -> Vec<usize> {
-    if n == 0 {
-        return vec![0];
-    }
-    let mut v = vec![b; n / b];
-    if !n.is_multiple_of(b) {
-        v.push(n % b);
-    }
-    v
-}
-
 /// Opens `var` of the file at `path` as a lazy labeled array.
 pub fn open(path: &Path, var: &str, opts: &OpenOptions) -> Result<DataArray> {
-    let p = path.display().to_string();
+    let p = crate::quote::path(path);
     detect(path)?;
     let abs: PathBuf =
         std::fs::canonicalize(path).map_err(|e| Error::Io(format!("{p}: cannot open: {e}")))?;
@@ -170,7 +161,7 @@ pub fn open(path: &Path, var: &str, opts: &OpenOptions) -> Result<DataArray> {
             info.shape
                 .iter()
                 .zip(&b)
-                .map(|(&n, &k)| block_sizes(n, k))
+                .map(|(&n, &k)| AxisChunks::regular(n, k))
                 .collect(),
         )
     };
@@ -200,7 +191,7 @@ pub fn open(path: &Path, var: &str, opts: &OpenOptions) -> Result<DataArray> {
 
 /// Index coordinates: 1-D variables named like the dimensions of `info`.
 fn read_coords(path: &Path, info: &VarInfo, decode: bool) -> Result<Vec<(String, Coord)>> {
-    let p = path.display();
+    let p = crate::quote::path(path);
     let file = super::nc::open(path)?;
     let mut out = Vec::new();
     for (dim, &len) in info.dims.iter().zip(&info.shape) {

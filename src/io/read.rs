@@ -94,8 +94,12 @@ impl ReadSpec {
         for p in picks {
             match p {
                 AxisPick::NewAxis => out.axes.push(ReadAxis::New),
+                AxisPick::Whole => {
+                    out.axes.push(self.axes[a].clone());
+                    a += 1;
+                }
                 AxisPick::Index { block, local } => {
-                    let g = grid.axis_offsets(a)[*block] + local;
+                    let g = grid.axis(a).offset(*block) + local;
                     if let ReadAxis::File { axis, start, step } = &self.axes[a] {
                         let idx = *start as isize + step * g as isize;
                         out.fixed.push((*axis, idx.max(0) as usize));
@@ -105,7 +109,7 @@ impl ReadSpec {
                 AxisPick::Range(pieces) => {
                     let ax = match (&self.axes[a], pieces.first()) {
                         (ReadAxis::File { axis, start, step }, Some(first)) => {
-                            let g = grid.axis_offsets(a)[first.block] + first.start;
+                            let g = grid.axis(a).offset(first.block) + first.start;
                             ReadAxis::File {
                                 axis: *axis,
                                 start: (*start as isize + step * g as isize).max(0) as usize,

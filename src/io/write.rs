@@ -115,12 +115,32 @@ pub fn remove_stale_temps(target: &Path) -> usize {
     else {
         return 0;
     };
+    let prefix = format!(".{name}.tessera-");
+    remove_dead_writers_temps(dir, |file| file.strip_prefix(&prefix))
+}
+
+/// Removes every writer's temporary file in `dir` (`.NAME.tessera-PID.tmp`, whatever the
+/// target) whose process is gone: a checkpoint directory may hold one for an array the
+/// manifest does not list yet. Returns how many were removed.
+pub fn remove_stale_temps_in(dir: &Path) -> usize {
+    remove_dead_writers_temps(dir, |file| {
+        let rest = file.strip_prefix('.')?;
+        rest.rfind(".tessera-")
+            .map(|k| &rest[k + ".tessera-".len()..])
+    })
+}
+
+/// Removes files of `dir` for which `pid_part` gives `PID.tmp` and PID is not running
+/// (or is this process, whose own earlier temp file is stale by now).
+fn remove_dead_writers_temps(
+    dir: &Path,
+    pid_part: impl for<'a> Fn(&'a str) -> Option<&'a str>,
+) -> usize {
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
         dir
     };
-    let prefix = format!(".{name}.tessera-");
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -129,7 +149,7 @@ pub fn remove_stale_temps(target: &Path) -> usize {
         let file = e.file_name();
         let Some(pid) = file
             .to_str()
-            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(&pid_part)
             .and_then(|rest| rest.strip_suffix(".tmp"))
             .and_then(|pid| pid.parse::<u32>().ok())
         else {
@@ -143,13 +163,29 @@ pub fn remove_stale_temps(target: &Path) -> usize {
     removed
 }
 
-/// Removes the temporary file unless the write finished.
-struct TmpGuard(PathBuf, bool);
+/// Removes the temporary file unless the write finished, also when SIGINT/SIGTERM stops
+/// the process ([`crate::signal`]).
+struct TmpGuard {
+    path: PathBuf,
+    done: bool,
+    _on_signal: crate::signal::OnSignal,
+}
+
+impl TmpGuard {
+    fn new(tmp: &Path) -> TmpGuard {
+        let kind = crate::signal::Kind::File;
+        TmpGuard {
+            path: tmp.to_path_buf(),
+            done: false,
+            _on_signal: crate::signal::remove_on_signal(tmp, kind),
+        }
+    }
+}
 
 impl Drop for TmpGuard {
     fn drop(&mut self) {
-        if !self.1 {
-            let _ = std::fs::remove_file(&self.0);
+        if !self.done {
+            let _ = std::fs::remove_file(&self.path);
         }
     }
 }
@@ -161,7 +197,7 @@ fn disk_chunks(da: &DataArray) -> Vec<usize> {
         .data
         .chunks()
         .iter()
-        .map(|axis| axis.first().copied().unwrap_or(1).max(1))
+        .map(|axis| axis.first().unwrap_or(1).max(1))
         .collect();
     let item = da.data.dtype().size();
     let limit = 16usize << 20;
@@ -194,7 +230,7 @@ pub fn write(
     var: &str,
     opts: &WriteOptions,
 ) -> Result<WriteStats> {
-    let p = path.display().to_string();
+    let p = crate::quote::path(path);
     if path.exists() && !opts.overwrite {
         return Err(Error::Io(format!(
             "{p}: already exists; pass --overwrite to replace it"
@@ -208,7 +244,8 @@ pub fn write(
         }
     }
     let tmp = tmp_path(path)?;
-    let mut guard = TmpGuard(tmp.clone(), false);
+    remove_stale_temps(path);
+    let mut guard = TmpGuard::new(&tmp);
     let started = Instant::now();
     let stats = match Target::from_path(path) {
         Target::Netcdf4 => write_nc(client, da, &tmp, var, opts),
@@ -228,7 +265,7 @@ pub fn write(
             "{p}: cannot move the finished file into place: {e}"
         ))
     })?;
-    guard.1 = true;
+    guard.done = true;
     super::read::close_all();
     Ok(WriteStats {
         seconds: started.elapsed().as_secs_f64(),
@@ -238,6 +275,18 @@ pub fn write(
 
 fn nc_err(e: netcdf::Error) -> Error {
     Error::Io(e.to_string())
+}
+
+/// An error of NetCDF writing data into `tmp`, with the OS cause when the library hides
+/// it behind "NetCDF: HDF error" (a full disk, a quota).
+fn nc_write_err(tmp: &Path) -> impl Fn(netcdf::Error) -> Error + '_ {
+    move |e| {
+        let dir = tmp.parent().unwrap_or(Path::new("."));
+        match super::os_cause::write_failure_cause(dir) {
+            Some(cause) => Error::Io(format!("cannot write {}: {cause} ({e})", tmp.display())),
+            None => Error::Io(format!("cannot write {}: {e}", tmp.display())),
+        }
+    }
 }
 
 fn to_nc_attr(v: &AttrValue) -> netcdf::AttributeValue {
@@ -372,9 +421,12 @@ fn write_nc(
     }
     let var_name = var.to_string();
     let mut file = Some(f);
+    let write_err = nc_write_err(tmp);
     let (bytes, blocks) = stream_to_writer(client, &da.data, move |offset, c| {
         let Some(offset) = offset else {
-            return file.take().map_or(Ok(()), |f| f.close().map_err(nc_err));
+            return file
+                .take()
+                .map_or(Ok(()), |f| f.close().map_err(&write_err));
         };
         let f = file
             .as_mut()
@@ -394,9 +446,9 @@ fn write_nc(
         with_dtype!(c.dtype, T, {
             let vals: &[T] = c.data.typed();
             if c.shape.is_empty() {
-                v.put_values(vals, ..).map_err(nc_err)?;
+                v.put_values(vals, ..).map_err(&write_err)?;
             } else if !vals.is_empty() {
-                v.put_values(vals, ext).map_err(nc_err)?;
+                v.put_values(vals, ext).map_err(&write_err)?;
             }
         });
         Ok(())

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::expr::ast::Span;
 use crate::expr::eval::is_builtin_name;
 use crate::expr::parser::parse;
+use crate::io::identity::{find_clash, Role};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -19,7 +20,7 @@ const OUTPUT_EXTENSIONS: &[&str] = &["nc", "nc4", "netcdf", "h5", "hdf5", "he5"]
 
 /// Reads and checks the job file at `path`.
 pub fn load(path: &Path) -> Result<Job> {
-    let shown = path.display().to_string();
+    let shown = crate::quote::path(path);
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::Job(format!("{shown}: cannot read the job file: {e}")))?;
     let abs = std::path::absolute(path)
@@ -45,7 +46,7 @@ pub fn load(path: &Path) -> Result<Job> {
     })?;
     Checker {
         shown: &shown,
-        text: &text,
+        newlines: text.match_indices('\n').map(|(i, _)| i).collect(),
         dir: &dir,
     }
     .job(file, abs.clone())
@@ -53,15 +54,17 @@ pub fn load(path: &Path) -> Result<Job> {
 
 struct Checker<'a> {
     shown: &'a str,
-    text: &'a str,
+    /// Byte offsets of the job file's newlines, for line numbers (counting them again
+    /// for every key made checking a job of many arrays quadratic).
+    newlines: Vec<usize>,
     dir: &'a Path,
 }
 
 impl Checker<'_> {
     /// `FILE:LINE` of a byte offset in the job file.
     fn at(&self, offset: usize) -> String {
-        let upto = &self.text[..offset.min(self.text.len())];
-        format!("{}:{}", self.shown, upto.matches('\n').count() + 1)
+        let line = self.newlines.partition_point(|&p| p < offset) + 1;
+        format!("{}:{line}", self.shown)
     }
 
     fn err<T>(&self, offset: usize, key: &str, msg: impl std::fmt::Display) -> Result<T> {
@@ -110,23 +113,10 @@ impl Checker<'_> {
             )));
         }
         let mut outputs = Vec::new();
-        let mut files: HashMap<PathBuf, usize> = HashMap::new();
         for (i, o) in f.outputs.iter().enumerate() {
-            let out = self.output(i, o, &known)?;
-            if let OutputTarget::File { path, .. } = &out.target {
-                if let Some(j) = files.insert(path.clone(), i) {
-                    return self.err(
-                        o.span().start,
-                        &format!("outputs[{i}].file"),
-                        format!(
-                            "{} is also written by outputs[{j}]; write one variable per file",
-                            path.display()
-                        ),
-                    );
-                }
-            }
-            outputs.push(out);
+            outputs.push(self.output(i, o, &known)?);
         }
+        self.no_output_is_an_input(&f, &inputs, &outputs)?;
         let order = self.order(&f, &uses, &outputs)?;
         self.no_cycles_among_all(&f, &uses)?;
         let mut users: HashMap<&str, usize> = HashMap::new();
@@ -174,6 +164,38 @@ impl Checker<'_> {
         })
     }
 
+    /// An output that is the same file as an input or another output (however spelled:
+    /// see [`crate::io::identity`]) would destroy it; refused before any work.
+    fn no_output_is_an_input(
+        &self,
+        f: &JobFile,
+        inputs: &[Input],
+        outputs: &[Output],
+    ) -> Result<()> {
+        let ins: Vec<Role> = inputs
+            .iter()
+            .map(|i| Role::new(format!("inputs.{}.file", i.name), &i.file))
+            .collect();
+        let files: Vec<(usize, Role)> = outputs
+            .iter()
+            .filter_map(|o| match &o.target {
+                OutputTarget::File { path, .. } => Some((
+                    o.index,
+                    Role::new(format!("outputs[{}].file", o.index), path),
+                )),
+                OutputTarget::Print { .. } => None,
+            })
+            .collect();
+        let outs: Vec<Role> = files.iter().map(|(_, r)| r.clone()).collect();
+        match find_clash(&ins, &outs) {
+            Some(c) => {
+                let i = files[c.output].0;
+                self.err(f.outputs[i].span().start, &c.label, c.message)
+            }
+            None => Ok(()),
+        }
+    }
+
     fn check_name(&self, offset: usize, key: &str, name: &str) -> Result<()> {
         let ident = !name.is_empty()
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -182,7 +204,10 @@ impl Checker<'_> {
             return self.err(
                 offset,
                 key,
-                format!("'{name}' is not a valid name (letters, digits and _, not starting with a digit)"),
+                format!(
+                    "{} is not a valid name (letters, digits and _, not starting with a digit)",
+                    crate::quote::quote(name)
+                ),
             );
         }
         if is_builtin_name(name) || matches!(name, "True" | "False" | "None") {
@@ -206,7 +231,7 @@ impl Checker<'_> {
             return self.err(
                 off,
                 &format!("{key}.file"),
-                format!("{} does not exist", file.display()),
+                format!("{} does not exist", crate::quote::path(&file)),
             );
         }
         let npy = file.extension().is_some_and(|e| e == "npy");
@@ -332,7 +357,7 @@ impl Checker<'_> {
                         &format!("{key}.file"),
                         format!(
                             "{}: unknown output format (use .nc for NetCDF-4 or .h5 for HDF5)",
-                            path.display()
+                            crate::quote::path(&path)
                         ),
                     );
                 }
@@ -344,8 +369,8 @@ impl Checker<'_> {
                             &format!("{key}.file"),
                             format!(
                                 "the directory {} of {} does not exist",
-                                d.display(),
-                                path.display()
+                                crate::quote::path(d),
+                                crate::quote::path(&path)
                             ),
                         )
                     }
@@ -371,6 +396,9 @@ impl Checker<'_> {
                             "name the variable to write (the array is an expression, not a name)",
                         ),
                     };
+                if let Err(m) = crate::io::names::check_output_variable(&path, &variable) {
+                    return self.err(off, &format!("{key}.variable"), m);
+                }
                 OutputTarget::File {
                     path,
                     variable,
@@ -462,7 +490,7 @@ impl Checker<'_> {
                 return self.err(
                     d.span().start,
                     "runtime.spill_dir",
-                    format!("{} is not a directory", p.display()),
+                    format!("{} is not a directory", crate::quote::path(&p)),
                 );
             }
             out.spill_dir = Some(p);
@@ -475,6 +503,12 @@ impl Checker<'_> {
         }
         if let Some(d) = &r.checkpoint {
             out.checkpoint = Some(self.resolve(d.get_ref()));
+        }
+        if let Some(h) = &r.heartbeat_timeout {
+            let secs = *h.get_ref();
+            crate::runtime::heartbeat::parse_timeout(&secs.to_string())
+                .or_else(|m| self.err(h.span().start, "runtime.heartbeat_timeout", m))?;
+            out.heartbeat_timeout = Some(secs);
         }
         Ok(out)
     }
@@ -538,8 +572,8 @@ fn chunks_literal(v: &toml::Value) -> Option<String> {
     }
 }
 
-/// Depth-first walk over the arrays' references (jobs have few arrays, so recursion is
-/// fine); `path` is the chain being visited, to name a cycle.
+/// Depth-first walk over the arrays' references, with an explicit stack (a job file may
+/// chain any number of arrays); `path` is the chain being visited, to name a cycle.
 struct Walk<'f, 'u> {
     f: &'f JobFile,
     uses: &'u BTreeMap<&'u str, Vec<String>>,
@@ -549,32 +583,50 @@ struct Walk<'f, 'u> {
 }
 
 impl<'f> Walk<'f, '_> {
-    fn visit(&mut self, c: &Checker<'_>, node: &'f str) -> Result<()> {
-        if self.done.contains(node) {
+    fn visit(&mut self, c: &Checker<'_>, root: &'f str) -> Result<()> {
+        if self.done.contains(root) {
             return Ok(());
         }
-        if let Some(start) = self.path.iter().position(|n| *n == node) {
-            let mut cycle: Vec<&str> = self.path[start..].to_vec();
-            cycle.push(node);
-            return c.err(
-                self.f.arrays[node].span().start,
-                &format!("arrays.{node}"),
-                format!(
-                    "the arrays refer to each other in a cycle: {}",
-                    cycle.join(" -> ")
-                ),
-            );
-        }
-        self.path.push(node);
-        let deps = self.uses.get(node).cloned().unwrap_or_default();
-        for d in &deps {
-            if let Some((name, _)) = self.f.arrays.get_key_value(d.as_str()) {
-                self.visit(c, name)?;
+        let mut on_path: HashSet<&'f str> = HashSet::from([root]);
+        self.path.push(root);
+        // (array, index of its next reference to visit)
+        let mut stack: Vec<(&'f str, usize)> = vec![(root, 0)];
+        while let Some((node, next)) = stack.last_mut() {
+            let node: &'f str = node;
+            let dep = self.uses.get(node).and_then(|d| d.get(*next));
+            let Some(dep) = dep else {
+                stack.pop();
+                self.path.pop();
+                on_path.remove(node);
+                self.done.insert(node);
+                self.order.push(node);
+                continue;
+            };
+            *next += 1;
+            let Some((name, _)) = self.f.arrays.get_key_value(dep.as_str()) else {
+                continue;
+            };
+            let name = name.as_str();
+            if self.done.contains(name) {
+                continue;
             }
+            if on_path.contains(name) {
+                let start = self.path.iter().position(|n| *n == name).unwrap_or(0);
+                let mut cycle: Vec<&str> = self.path[start..].to_vec();
+                cycle.push(name);
+                return c.err(
+                    self.f.arrays[name].span().start,
+                    &format!("arrays.{name}"),
+                    format!(
+                        "the arrays refer to each other in a cycle: {}",
+                        cycle.join(" -> ")
+                    ),
+                );
+            }
+            on_path.insert(name);
+            self.path.push(name);
+            stack.push((name, 0));
         }
-        self.path.pop();
-        self.done.insert(node);
-        self.order.push(node);
         Ok(())
     }
 }

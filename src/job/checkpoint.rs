@@ -92,10 +92,9 @@ impl Checkpoint {
             dir: dir.to_path_buf(),
             manifest,
         };
-        for name in cp.manifest.arrays.keys() {
-            crate::io::write::remove_stale_temps(&cp.array_file(name));
-        }
-        crate::io::write::remove_stale_temps(&dir.join(MANIFEST));
+        // Every dead writer's temp file goes, also of an array the manifest does not list
+        // yet (the run was killed while writing it).
+        crate::io::write::remove_stale_temps_in(dir);
         Ok(cp)
     }
 
@@ -245,6 +244,26 @@ mod tests {
         assert!(!again.output_done(0, "g2", &out));
         let other = Checkpoint::open(&dir, Path::new("/jobs/b.toml"));
         assert!(other.is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Issue #13 item 8: a killed run's temp file for an array the manifest does not list
+    /// yet is removed when the checkpoint is opened; a live writer's file is kept.
+    #[test]
+    fn open_removes_dead_writers_temp_files_of_unlisted_arrays() {
+        let dir = std::env::temp_dir().join(format!("tessera-ckpt-stale-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let dead = dir.join(".anom.nc.tessera-999999999.tmp");
+        let live = dir.join(".clim.nc.tessera-1.tmp");
+        let other = dir.join("notes.tmp");
+        for f in [&dead, &live, &other] {
+            std::fs::write(f, b"partial").expect("file");
+        }
+        let job = Path::new("/jobs/a.toml");
+        Checkpoint::open(&dir, job).expect("open");
+        assert!(!dead.exists(), "a dead writer's temp file survived");
+        assert!(live.exists() && other.exists());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -61,6 +61,8 @@ pub struct Runtime {
     pub checkpoint: Option<PathBuf>,
     /// Replace existing outputs.
     pub overwrite: bool,
+    /// Heartbeat timeout, seconds (0: off).
+    pub heartbeat_timeout: Option<f64>,
 }
 
 /// One input.

@@ -15,6 +15,7 @@ use crate::array::api;
 use crate::array::chunks::{AxisSpec, ChunkSpec};
 use crate::error::{Error, Result};
 use crate::expr::eval::{evaluate_in, into_array, Bindings, Value};
+use crate::io::identity::{canonical_place, files_read_by, find_clash, Role};
 use crate::labeled::DataArray;
 use crate::runtime::{Client, RunReport};
 use std::collections::HashMap;
@@ -74,6 +75,7 @@ pub fn run(
             crate::io::write::remove_stale_temps(path);
         }
     }
+    log_outputs_outside_the_job_folder(job, &log);
     for i in &job.inputs {
         generate_if_missing(i, &log)?;
     }
@@ -91,6 +93,12 @@ pub fn run(
     let mut summary = JobSummary::default();
     let before = client.cluster_report().unwrap_or_default();
     keep_shared_inputs(client, job, &mut bindings, &log)?;
+    // Arrays other arrays use (a set: scanning every array's uses per array was quadratic).
+    let used_by_arrays: std::collections::HashSet<&str> = job
+        .arrays
+        .iter()
+        .flat_map(|b| b.uses.iter().map(String::as_str))
+        .collect();
     for a in &job.arrays {
         let fp = fps.array(&a.name);
         if let Some(entry) = ckpt.as_ref().and_then(|c| c.array(&a.name, &fp)) {
@@ -110,7 +118,7 @@ pub fn run(
         let t = Instant::now();
         let value = evaluate_in(&a.expr, &bindings, Some(&job.dir))
             .map_err(|e| Error::Job(format!("{}: arrays.{}: {e}", a.at, a.name)))?;
-        let intermediate = job.arrays.iter().any(|b| b.uses.contains(&a.name));
+        let intermediate = used_by_arrays.contains(a.name.as_str());
         let value = if a.users >= 2 || (intermediate && ckpt.is_some()) {
             let v = persist(client, value).map_err(|e| in_array(a, e))?;
             log(format!(
@@ -253,7 +261,8 @@ pub fn explain(job: &Job, workers: usize) -> Result<String> {
         let v = evaluate_in(&o.expr, &bindings, Some(&job.dir))
             .map_err(|e| Error::Job(format!("{}: outputs[{}].array: {e}", o.at, o.index)))?;
         let array = into_array(v)?;
-        let e = crate::optimize::explain::explain(&array, workers);
+        let e = crate::optimize::explain::explain_within_limits(&array, workers)
+            .map_err(|e| Error::Job(format!("{}: outputs[{}]: {e}", o.at, o.index)))?;
         out.push_str(&format!(
             "== outputs[{}]: {} ({})\n{}\n",
             o.index,
@@ -272,23 +281,69 @@ pub fn explain(job: &Job, workers: usize) -> Result<String> {
 }
 
 /// Builds every array and output lazily (shapes, dtypes, names; nothing computed), so a
-/// mistake in the last output stops the job before the first one does any work.
+/// mistake in the last output stops the job before the first one does any work. An
+/// output file that an `open()` inside an expression reads is refused here (inputs were
+/// compared with outputs when the job was loaded).
 fn check_lazily(job: &Job, inputs: &Bindings) -> Result<()> {
     let mut b = inputs.clone();
+    let mut read: Vec<Role> = Vec::new();
+    let mut note_reads = |v: &Value, key: String| {
+        if let Ok(a) = into_array(v.clone()) {
+            for f in files_read_by(&a) {
+                read.push(Role::new(format!("a file {key} reads:"), f));
+            }
+        }
+    };
     for a in &job.arrays {
         let v = evaluate_in(&a.expr, &b, Some(&job.dir))
             .map_err(|e| Error::Job(format!("{}: arrays.{}: {e}", a.at, a.name)))?;
+        note_reads(&v, format!("arrays.{}", a.name));
         b.insert(a.name.clone(), v);
     }
     for o in &job.outputs {
         let v = evaluate_in(&o.expr, &b, Some(&job.dir))
             .map_err(|e| Error::Job(format!("{}: outputs[{}].array: {e}", o.at, o.index)))?;
+        note_reads(&v, format!("outputs[{}].array", o.index));
         if matches!(o.target, OutputTarget::File { .. }) {
             labeled(v)
                 .map_err(|e| Error::Job(format!("{}: outputs[{}].array: {e}", o.at, o.index)))?;
         }
     }
+    let files: Vec<(&Output, Role)> = job
+        .outputs
+        .iter()
+        .filter_map(|o| match &o.target {
+            OutputTarget::File { path, .. } => {
+                Some((o, Role::new(format!("outputs[{}].file", o.index), path)))
+            }
+            OutputTarget::Print { .. } => None,
+        })
+        .collect();
+    let outs: Vec<Role> = files.iter().map(|(_, r)| r.clone()).collect();
+    if let Some(c) = find_clash(&read, &outs) {
+        return Err(Error::Job(format!("{}: {c}", files[c.output].0.at)));
+    }
     Ok(())
+}
+
+/// Job outputs may go anywhere, but one outside the job file's folder is said, with its
+/// absolute path, before any work: a job file from elsewhere cannot write quietly over
+/// files far from it.
+fn log_outputs_outside_the_job_folder(job: &Job, log: &dyn Fn(String)) {
+    let folder = std::fs::canonicalize(&job.dir).unwrap_or_else(|_| job.dir.clone());
+    for o in &job.outputs {
+        if let OutputTarget::File { path, .. } = &o.target {
+            let place = canonical_place(path);
+            if !place.starts_with(&folder) {
+                log(format!(
+                    "outputs[{}]: writes outside the job's folder {}: {}",
+                    o.index,
+                    folder.display(),
+                    place.display()
+                ));
+            }
+        }
+    }
 }
 
 fn in_array(a: &super::ArrayDef, e: Error) -> Error {
@@ -441,7 +496,7 @@ fn save_array(client: &Client, c: &mut Checkpoint, name: &str, fp: &str, v: &Val
             fingerprint: fp.to_string(),
             file: format!("{name}.nc"),
             labeled: is_labeled,
-            chunks: da.data.chunks().to_vec(),
+            chunks: da.data.chunks().iter().map(|c| c.to_vec()).collect(),
         },
     )
 }
@@ -501,6 +556,7 @@ fn difference(after: &RunReport, before: &RunReport) -> RunReport {
     r.bytes_gathered -= before.bytes_gathered.min(r.bytes_gathered);
     r.bytes_read -= before.bytes_read.min(r.bytes_read);
     r.bytes_spilled -= before.bytes_spilled.min(r.bytes_spilled);
+    r.bytes_unspilled -= before.bytes_unspilled.min(r.bytes_unspilled);
     for (a, b) in r.workers.iter_mut().zip(&before.workers) {
         a.tasks -= b.tasks.min(a.tasks);
         a.bytes_sent -= b.bytes_sent.min(a.bytes_sent);

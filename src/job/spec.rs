@@ -66,6 +66,8 @@ pub struct RuntimeSpec {
     pub checkpoint: Option<Spanned<String>>,
     /// Replace existing output files.
     pub overwrite: Option<bool>,
+    /// Seconds of silence after which a worker process is declared lost (0: off).
+    pub heartbeat_timeout: Option<Spanned<f64>>,
 }
 
 /// `[inputs.NAME]`.

@@ -2,6 +2,7 @@
 
 use super::cost::{predict, Prediction};
 use super::{optimize, Context};
+use crate::array::chunks::AxisChunks;
 use crate::array::graph::{DArray, Op};
 use crate::runtime::plan::Plan;
 use serde_json::{json, Value};
@@ -20,7 +21,19 @@ pub struct Explanation {
     pub predicted_after: Prediction,
 }
 
-/// Plans `root` for `workers` workers, with the result gathered to the caller.
+/// [`explain`], refused like a computation (with the count, the limit and a chunking
+/// that fits) when an array has more blocks than the scheduler takes: the optimizer and
+/// the cost model visit every block, so this is what front ends call.
+pub fn explain_within_limits(
+    root: &DArray,
+    workers: usize,
+) -> Result<Explanation, crate::array::ArrayError> {
+    crate::runtime::admission::check_blocks(&Plan::build(0, root, true))?;
+    Ok(explain(root, workers))
+}
+
+/// Plans `root` for `workers` workers, with the result gathered to the caller (visiting
+/// every block: see [`explain_within_limits`]).
 pub fn explain(root: &DArray, workers: usize) -> Explanation {
     let before = Plan::build(0, root, true);
     let mut after = before.clone();
@@ -71,24 +84,25 @@ pub fn plan_lines(plan: &Plan) -> Vec<String> {
                 describe(&n.op),
                 n.dtype,
                 n.grid.shape(),
-                n.grid
-                    .chunks()
-                    .iter()
-                    .map(|c| summarize(c))
-                    .collect::<Vec<_>>(),
+                n.grid.chunks().iter().map(summarize).collect::<Vec<_>>(),
                 if i == plan.root { "  <- result" } else { "" }
             )
         })
         .collect()
 }
 
-/// Block sizes of one axis, shortened when long (`10x7+3` for seven tens then a three).
-fn summarize(c: &[usize]) -> String {
+/// Block sizes of one axis, shortened when long (`10x7+3` for seven tens then a three),
+/// in closed form for a regular axis however many blocks it has.
+fn summarize(c: &AxisChunks) -> String {
     if c.len() <= 4 {
-        return format!("{c:?}");
+        return format!("{:?}", c.to_vec());
     }
     let first = c[0];
-    let same = c.iter().take_while(|&&x| x == first).count();
+    let same = match c.regular_block() {
+        Some(_) if c[c.len() - 1] == first => c.len(),
+        Some(_) => c.len() - 1,
+        None => c.iter().take_while(|&&x| x == first).count(),
+    };
     if same == c.len() {
         format!("{first}x{same}")
     } else if same == c.len() - 1 {

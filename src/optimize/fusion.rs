@@ -6,6 +6,10 @@
 //! each of its blocks once is evaluated in that consumer's task, so one task per output block reads, computes and reduces
 //! ("reductions fuse their first stage into the producing task"). Generators are always
 //! fused: recomputing values is cheaper than storing and sending them.
+//!
+//! A fused task evaluates its unstored inputs recursively, so the depth of what one task
+//! fuses is bounded ([`MAX_FUSED_COST`]): a sum of thousands of arrays becomes a chain of
+//! tasks of bounded depth instead of one task that could overflow a worker's stack.
 
 use super::{Context, Pass};
 use crate::array::graph::Op;
@@ -13,6 +17,18 @@ use crate::runtime::plan::Plan;
 
 /// The fusion pass.
 pub struct Fuse;
+
+/// Most evaluation levels one task may stack up: each fused node counts one, plus the
+/// operators of its elementwise expression.
+pub const MAX_FUSED_COST: usize = 256;
+
+/// Evaluation levels of a node on its own.
+fn own_cost(op: &Op<usize>) -> usize {
+    match op {
+        Op::Elementwise { expr, .. } => 1 + expr.size(),
+        _ => 1,
+    }
+}
 
 impl Pass for Fuse {
     fn name(&self) -> &'static str {
@@ -22,6 +38,9 @@ impl Pass for Fuse {
     fn run(&self, plan: &mut Plan, _ctx: &Context) -> bool {
         let consumers = plan.consumers();
         let mut changed = false;
+        // Evaluation levels of each node's task including its unstored inputs (nodes are in
+        // topological order, so inputs come first).
+        let mut cost: Vec<usize> = Vec::with_capacity(plan.nodes.len());
         for c in 0..plan.nodes.len() {
             // Consumers that read each input block for exactly one of their blocks.
             let injective = matches!(
@@ -59,11 +78,24 @@ impl Pass for Fuse {
                     }
                     _ => false,
                 };
-                if fusable {
+                // An input after its consumer (not topological) is left stored.
+                let deep = cost
+                    .get(i)
+                    .is_none_or(|&ci| own_cost(&plan.nodes[c].op) + ci > MAX_FUSED_COST);
+                if fusable && !deep {
                     plan.nodes[i].materialized = false;
                     changed = true;
                 }
             }
+            let below = plan.nodes[c]
+                .op
+                .inputs()
+                .into_iter()
+                .filter(|&&i| !plan.nodes[i].materialized)
+                .map(|&i| cost.get(i).copied().unwrap_or(MAX_FUSED_COST))
+                .max()
+                .unwrap_or(0);
+            cost.push(own_cost(&plan.nodes[c].op) + below);
         }
         changed
     }

@@ -16,7 +16,7 @@
 //! hyperslab), and that is what this pass does with them first.
 
 use super::{Context, Pass};
-use crate::array::chunks::ChunkGrid;
+use crate::array::chunks::{AxisChunks, ChunkGrid};
 use crate::array::graph::Op;
 use crate::runtime::plan::Plan;
 
@@ -27,19 +27,21 @@ pub struct SplitRechunks;
 pub fn intersection(a: &ChunkGrid, b: &ChunkGrid) -> ChunkGrid {
     let chunks = (0..a.ndim())
         .map(|ax| {
-            let mut bounds: Vec<usize> = a
-                .axis_offsets(ax)
-                .iter()
-                .chain(b.axis_offsets(ax))
-                .copied()
+            let (ca, cb) = (a.axis(ax), b.axis(ax));
+            if ca == cb {
+                return ca.clone();
+            }
+            let mut bounds: Vec<usize> = (0..=ca.len())
+                .map(|i| ca.offset(i))
+                .chain((0..=cb.len()).map(|i| cb.offset(i)))
                 .collect();
             bounds.sort_unstable();
             bounds.dedup();
             let sizes: Vec<usize> = bounds.windows(2).map(|w| w[1] - w[0]).collect();
             if sizes.is_empty() {
-                vec![0]
+                AxisChunks::whole(0)
             } else {
-                sizes
+                AxisChunks::from_sizes(sizes)
             }
         })
         .collect();

@@ -20,7 +20,7 @@ fn gcd(a: usize, b: usize) -> usize {
 
 /// Resolves a `-1` in a requested shape and checks the size.
 pub fn resolve_shape(
-    size: usize,
+    size: u128,
     in_shape: &[usize],
     want: &[i64],
 ) -> Result<Vec<usize>, ArrayError> {
@@ -35,24 +35,33 @@ pub fn resolve_shape(
             "negative dimensions not allowed in reshape, got {d}"
         )));
     }
-    let known: usize = want
+    // Exact products (u128, saturating): a product that wraps must not pass as a match.
+    let known: u128 = want
         .iter()
         .filter(|&&d| d != -1)
-        .map(|&d| d as usize)
-        .product();
+        .fold(1u128, |acc, &d| acc.saturating_mul(d as u128));
     let out: Vec<usize> = if unknown == 1 {
         if known == 0 || !size.is_multiple_of(known) {
             return Err(ArrayError::Shape(format!(
                 "cannot reshape array of size {size} (shape {in_shape:?}) into shape {want:?}"
             )));
         }
+        let rest = usize::try_from(size / known).map_err(|_| {
+            ArrayError::Shape(format!(
+                "cannot reshape array of size {size} (shape {in_shape:?}) into shape {want:?}: the unknown dimension would be {}",
+                size / known
+            ))
+        })?;
         want.iter()
-            .map(|&d| if d == -1 { size / known } else { d as usize })
+            .map(|&d| if d == -1 { rest } else { d as usize })
             .collect()
     } else {
         want.iter().map(|&d| d as usize).collect()
     };
-    if out.iter().product::<usize>() != size {
+    let out_size = out
+        .iter()
+        .fold(1u128, |acc, &d| acc.saturating_mul(d as u128));
+    if out_size != size {
         return Err(ArrayError::Shape(format!(
             "cannot reshape array of size {size} (shape {in_shape:?}) into shape {out:?}"
         )));

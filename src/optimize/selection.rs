@@ -6,7 +6,7 @@
 //! back to picks for any input grid, which is how a slice moves below an operation that
 //! changes the grid (a transpose, a reduction) or merges with another slice.
 
-use crate::array::chunks::ChunkGrid;
+use crate::array::chunks::{AxisChunks, ChunkGrid};
 use crate::array::graph::AxisPick;
 use crate::array::slicing::range_pieces;
 
@@ -51,8 +51,17 @@ pub fn from_picks(picks: &[AxisPick], grid: &ChunkGrid) -> Vec<Sel> {
         .iter()
         .map(|p| match p {
             AxisPick::NewAxis => Sel::New,
+            AxisPick::Whole => {
+                let s = Sel::Range {
+                    start: 0,
+                    step: 1,
+                    len: grid.axis(a).extent(),
+                };
+                a += 1;
+                s
+            }
             AxisPick::Index { block, local } => {
-                let s = Sel::Index(grid.axis_offsets(a)[*block] + local);
+                let s = Sel::Index(grid.axis(a).offset(*block) + local);
                 a += 1;
                 s
             }
@@ -60,7 +69,7 @@ pub fn from_picks(picks: &[AxisPick], grid: &ChunkGrid) -> Vec<Sel> {
                 let len: usize = pieces.iter().map(|p| p.len).sum();
                 let s = match pieces.iter().find(|p| p.len > 0) {
                     Some(first) => Sel::Range {
-                        start: grid.axis_offsets(a)[first.block] + first.start,
+                        start: grid.axis(a).offset(first.block) + first.start,
                         step: first.step,
                         len,
                     },
@@ -87,20 +96,31 @@ pub fn to_picks(sels: &[Sel], grid: &ChunkGrid) -> (Vec<AxisPick>, ChunkGrid) {
         match *s {
             Sel::New => {
                 picks.push(AxisPick::NewAxis);
-                chunks.push(vec![1]);
+                chunks.push(AxisChunks::whole(1));
             }
             Sel::Index(g) => {
-                let offs = grid.axis_offsets(a);
-                let block = offs[1..].partition_point(|&end| end <= g);
+                let ax = grid.axis(a);
+                let block = ax.block_of(g);
                 picks.push(AxisPick::Index {
                     block,
-                    local: g - offs[block],
+                    local: g - ax.offset(block),
                 });
                 a += 1;
             }
+            Sel::Range {
+                start: 0,
+                step: 1,
+                len,
+            } if len > 0 && len == grid.axis(a).extent() => {
+                picks.push(AxisPick::Whole);
+                chunks.push(grid.axis(a).clone());
+                a += 1;
+            }
             Sel::Range { start, step, len } => {
-                let pieces = range_pieces(grid.axis_offsets(a), start as i64, step as i64, len);
-                chunks.push(pieces.iter().map(|p| p.len).collect());
+                let pieces = range_pieces(grid.axis(a), start as i64, step as i64, len);
+                chunks.push(AxisChunks::from_sizes(
+                    pieces.iter().map(|p| p.len).collect(),
+                ));
                 picks.push(AxisPick::Range(pieces));
                 a += 1;
             }

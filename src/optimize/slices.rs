@@ -14,7 +14,7 @@
 
 use super::selection::{compose, from_picks, is_identity, to_picks, Sel};
 use super::{Context, Pass};
-use crate::array::chunks::ChunkGrid;
+use crate::array::chunks::{AxisChunks, ChunkGrid};
 use crate::array::graph::{Generator, Op};
 use crate::runtime::plan::Plan;
 
@@ -316,7 +316,7 @@ fn reduction(plan: &mut Plan, sels: &[Sel], fin: usize, out: &ChunkGrid) -> Opti
         (Op::ReducePartial { func, .. }, None) => {
             let mut c = xg.chunks().to_vec();
             for &a in &new_axes {
-                c[a] = vec![1; c[a].len()];
+                c[a] = AxisChunks::regular(c[a].len(), 1);
             }
             (
                 Op::ReducePartial {
@@ -330,7 +330,7 @@ fn reduction(plan: &mut Plan, sels: &[Sel], fin: usize, out: &ChunkGrid) -> Opti
         (Op::GroupPartial { func, .. }, Some((labels, ngroups))) => {
             let axis = *new_axes.first()?;
             let mut c = xg.chunks().to_vec();
-            c[axis] = vec![ngroups; c[axis].len()];
+            c[axis] = AxisChunks::regular(c[axis].len().checked_mul(ngroups)?, ngroups);
             (
                 Op::GroupPartial {
                     input: sliced,
@@ -350,7 +350,7 @@ fn reduction(plan: &mut Plan, sels: &[Sel], fin: usize, out: &ChunkGrid) -> Opti
             let n = chunks[a].len();
             if n > 1 {
                 let width = chunks[a][0];
-                chunks[a] = vec![width; n.div_ceil(factor[k])];
+                chunks[a] = AxisChunks::regular(n.div_ceil(factor[k]) * width, width);
             }
         }
         node = plan.push(
@@ -364,12 +364,12 @@ fn reduction(plan: &mut Plan, sels: &[Sel], fin: usize, out: &ChunkGrid) -> Opti
             },
         );
     }
-    let expect: Vec<Vec<usize>> = (0..xg.ndim())
+    let expect: Vec<AxisChunks> = (0..xg.ndim())
         .filter_map(|a| {
             if new_axes.contains(&a) {
                 keepdims.then(|| match plan.nodes[cur].op {
-                    Op::GroupPartial { ngroups, .. } => vec![ngroups],
-                    _ => vec![1],
+                    Op::GroupPartial { ngroups, .. } => AxisChunks::whole(ngroups),
+                    _ => AxisChunks::whole(1),
                 })
             } else {
                 Some(xg.chunks()[a].clone())

@@ -4,6 +4,7 @@
 //! owns the worker threads; under MPI every other rank serves as a worker.
 
 use super::engine::Driver;
+use super::heartbeat::{self, Beating, Watch};
 use super::link::{idle_pause, ExecEvent, ExecOutcome, ExecRequest, Link, Request, DRIVE_FOR};
 use super::plan::Plan;
 use super::protocol::WorkerInfo;
@@ -71,6 +72,10 @@ pub struct ClientOptions {
     /// Run the optimizer's passes on every plan (off: every node stored, every block
     /// computed, as the expression was written; for comparisons and debugging).
     pub optimize: bool,
+    /// Under MPI, a worker process silent for this long is declared lost and the job is
+    /// aborted ([`super::heartbeat`]); `None` turns heartbeats off. Rank 0's setting holds
+    /// for every rank. Default: `$TESSERA_HEARTBEAT_TIMEOUT` seconds, else 300 s.
+    pub heartbeat_timeout: Option<Duration>,
 }
 
 impl Default for ClientOptions {
@@ -84,6 +89,11 @@ impl Default for ClientOptions {
             spill_dir: default_spill_dir(),
             compression: Compression::Auto,
             optimize: true,
+            // An unreadable variable is reported by the command line, which reads it
+            // through `heartbeat::default_timeout` first.
+            heartbeat_timeout: super::heartbeat::default_timeout().unwrap_or(Some(
+                Duration::from_secs(super::heartbeat::DEFAULT_TIMEOUT_SECS),
+            )),
         }
     }
 }
@@ -132,6 +142,12 @@ fn default_memory_per_worker() -> u64 {
     (total / 2 / per_node.max(1)).max(256 << 20)
 }
 
+/// The most in-process workers one client starts. Each is a thread with its own store,
+/// spill directory and message queues: tens of thousands of them exhaust memory before
+/// doing any work, and more threads than cores only add switching. Workers beyond a node
+/// come from MPI ranks, which this limit does not touch.
+pub const MAX_LOCAL_WORKERS: usize = 1024;
+
 /// The caller's handle on a running cluster (in-process threads or MPI ranks).
 pub struct Client {
     pub(crate) link: Arc<Link>,
@@ -139,6 +155,8 @@ pub struct Client {
     engine: Option<JoinHandle<()>>,
     threads: Vec<JoinHandle<()>>,
     _mpi: Option<MpiTransport>,
+    /// Rank 0's heartbeat watcher (MPI runs with heartbeats on).
+    watch: Option<Watch>,
     kind: &'static str,
     next_comp: AtomicU64,
     last_report: Mutex<Option<RunReport>>,
@@ -174,11 +192,29 @@ pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
     }
     super::store::remove_stale_spill_dirs(&opts.spill_dir);
     crate::comm::payload::limit_pool(opts.memory_per_worker / 4);
+    // Every rank opens the heartbeat channel (a collective call) and takes rank 0's timeout.
+    let wanted = opts.heartbeat_timeout.map_or(0, |d| d.as_millis() as u64);
+    let (side, agreed) = t.side_channel(wanted);
+    let timeout = (agreed > 0).then(|| Duration::from_millis(agreed));
+    let cannot = |e: std::io::Error| Error::Internal(format!("cannot start a thread: {e}"));
     if t.rank() != Rank::SCHEDULER {
-        drop(Worker::new(t, &opts.worker_config()).run()?);
+        let beating = match timeout {
+            Some(d) => Some(Beating::start(side, heartbeat::interval(d)).map_err(cannot)?),
+            None => None,
+        };
+        let served = Worker::new(t, &opts.worker_config()).run();
+        // The heartbeat thread stops before the transport finalises MPI.
+        drop(beating);
+        drop(served?);
         return Ok(Started::WorkerFinished);
     }
-    Client::with_transport(Box::new(t), Vec::new(), opts).map(Started::Client)
+    let watch = match timeout {
+        Some(d) => Some(Watch::start(side, d).map_err(cannot)?),
+        None => None,
+    };
+    let mut c = Client::with_transport(Box::new(t), Vec::new(), opts, watch.as_ref())?;
+    c.watch = watch;
+    Ok(Started::Client(c))
 }
 
 impl Client {
@@ -193,6 +229,13 @@ impl Client {
     /// An in-process cluster as `opts` say.
     pub fn with_options(opts: &ClientOptions) -> Result<Client> {
         let n = opts.workers.max(1);
+        if n > MAX_LOCAL_WORKERS {
+            return Err(Error::Limit(format!(
+                "{n} in-process workers requested (--workers, or workers in a job's [runtime]): \
+                 the limit is {MAX_LOCAL_WORKERS} worker threads in one process; \
+                 for more workers, start ranks with mpirun or srun"
+            )));
+        }
         super::store::remove_stale_spill_dirs(&opts.spill_dir);
         let mut group = LocalTransport::group(n + 1).into_iter();
         let me = group
@@ -211,18 +254,20 @@ impl Client {
         }
         // Free payload buffers kept for reuse count as memory too.
         crate::comm::payload::limit_pool(opts.memory_per_worker.saturating_mul(n as u64) / 4);
-        Client::with_transport(Box::new(me), threads, opts)
+        Client::with_transport(Box::new(me), threads, opts, None)
     }
 
     fn with_transport(
         t: Box<dyn Transport>,
         threads: Vec<JoinHandle<()>>,
         opts: &ClientOptions,
+        watch: Option<&Watch>,
     ) -> Result<Client> {
         let (tx, rx) = unbounded();
         let kind = t.kind();
         let link = Arc::new(Link::new(tx, t.size() - 1));
-        let driver = Arc::new(Driver::new(t, rx, link.clone()));
+        let lost = watch.map(Watch::lost);
+        let driver = Arc::new(Driver::new(t, rx, link.clone(), lost));
         link.set_driver(&driver);
         let d = driver.clone();
         let engine = std::thread::Builder::new()
@@ -235,6 +280,7 @@ impl Client {
             engine: Some(engine),
             threads,
             _mpi: None,
+            watch: None,
             kind,
             next_comp: AtomicU64::new(1),
             last_report: Mutex::new(None),
@@ -341,6 +387,7 @@ impl Client {
     ) -> Result<Box<ExecOutcome>> {
         let comp = self.next_comp.fetch_add(1, Ordering::Relaxed);
         let mut plan = Plan::build(comp, root, gather);
+        super::admission::admit(&plan, gather && sink.is_none())?;
         if self.optimize {
             crate::optimize::optimize(
                 &mut plan,
@@ -405,6 +452,18 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
+        // Workers stop beating once told to shut down: the watcher stops first.
+        let lost = self.watch.take().and_then(|w| {
+            let lost = w.lost().get().cloned();
+            drop(w);
+            lost
+        });
+        if lost.is_some() {
+            // A lost rank never reaches MPI_Finalize (nor completes a large send), so
+            // waiting for it would hang: end the whole job, every rank, now. The watcher
+            // has said why; the caller has cleaned up on the error it got.
+            crate::comm::mpi::abort_job(1);
+        }
         let _ = self.link.request(Request::Shutdown);
         if let Some(h) = self.engine.take() {
             let _ = h.join();

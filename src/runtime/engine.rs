@@ -11,6 +11,7 @@
 //! for a few microseconds, then yields, then waits on the request channel in short slices
 //! between transport polls, so an idle scheduler leaves the cores to the workers.
 
+use super::heartbeat::Lost;
 use super::link::{ExecEvent, ExecRequest, Link, Request};
 use super::protocol::WorkerInfo;
 use super::protocol::{Cmd, Msg};
@@ -53,6 +54,8 @@ struct Engine {
     /// Set when a worker died or the transport broke: later work fails at once.
     dead: Option<Error>,
     started: Instant,
+    /// Set by the heartbeat watcher when a worker falls silent (MPI runs).
+    lost: Option<Arc<OnceLock<Lost>>>,
 }
 
 /// The engine and who may drive it.
@@ -103,6 +106,7 @@ impl Driver {
         t: Box<dyn Transport>,
         requests: Receiver<Request>,
         link: Arc<Link>,
+        lost: Option<Arc<OnceLock<Lost>>>,
     ) -> Driver {
         let nw = t.size() - 1;
         let progress = Arc::new(super::progress::Progress::default());
@@ -121,6 +125,7 @@ impl Driver {
                 inspect: None,
                 dead: None,
                 started: Instant::now(),
+                lost,
             })),
             requests,
             callers: AtomicUsize::new(0),
@@ -182,6 +187,14 @@ impl Driver {
 
     fn pass(&self, e: &mut Engine) -> Pass {
         let mut progressed = false;
+        if e.dead.is_none() {
+            if let Some(lost) = e.lost.as_ref().and_then(|l| l.get()) {
+                // A silent worker: everything waiting on the cluster fails with its name.
+                e.tasks.fail_all(&lost.to_string(), lost.rank, &lost.host);
+                e.broken(Error::Future(lost.to_string()));
+                progressed = true;
+            }
+        }
         while let Ok(r) = self.requests.try_recv() {
             progressed = true;
             if !e.request(r) {

@@ -2,9 +2,11 @@
 //! the plan both sides share and the messages between them. Above the transport trait,
 //! in-process and MPI runs execute exactly this code.
 
+pub mod admission;
 pub mod client;
 mod engine;
 pub mod failure;
+pub mod heartbeat;
 pub mod link;
 pub mod plan;
 pub mod progress;

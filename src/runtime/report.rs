@@ -96,8 +96,12 @@ pub struct RunReport {
     pub bytes_gathered: u64,
     /// Bytes read from files by all workers.
     pub bytes_read: u64,
-    /// Bytes all workers wrote to spill files.
+    /// Bytes all workers wrote to spill files (each stored chunk at most once).
     pub bytes_spilled: u64,
+    /// Bytes all workers read back from spill files (a chunk read by several tasks is
+    /// read back each time it is needed and not in memory).
+    #[serde(default)]
+    pub bytes_unspilled: u64,
     /// Per worker.
     pub workers: Vec<WorkerStats>,
     /// Every task, for the timeline plot (`tessera report --plot`).
@@ -191,6 +195,7 @@ impl RunReport {
         self.bytes_gathered += r.bytes_gathered;
         self.bytes_read += r.bytes_read;
         self.bytes_spilled += r.bytes_spilled;
+        self.bytes_unspilled += r.bytes_unspilled;
         for s in &r.timeline {
             self.span(s.clone());
         }
@@ -213,9 +218,10 @@ impl RunReport {
         }
     }
 
-    /// Adds a worker's reported counters (and its spill to the total).
+    /// Adds a worker's reported counters (and its spill to the totals).
     pub fn account(&mut self, w: usize, c: &super::protocol::WorkerCounters) {
         self.bytes_spilled += c.spilled;
+        self.bytes_unspilled += c.unspilled;
         if let Some(ws) = self.worker(w) {
             ws.account(c);
         }

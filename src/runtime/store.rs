@@ -3,7 +3,14 @@
 //! Memory is bounded: once payload bytes in memory pass 70 % of the worker's limit, the
 //! least recently used entries are written to files until 50 % remains, and read back
 //! when asked for. Each store spills into its own scratch directory (named after host,
-//! process and rank), which is removed when the store is dropped, also while unwinding.
+//! process and rank), which is removed when the store is dropped, also while unwinding,
+//! and when SIGINT/SIGTERM stops the process ([`crate::signal`]).
+//!
+//! Entries never change under their key (a new value is a new insert), so a spill file
+//! stays valid after its entry is read back: the file is kept, and when the entry must
+//! leave memory again its bytes are simply dropped. Each entry is written at most once
+//! while it is stored, however often a task re-reads it (a rechunk's input is read by
+//! every output block that overlaps it); only re-reads are repeated, and counted.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -41,21 +48,25 @@ pub struct StoreStats {
     pub keys: u64,
     /// Payload bytes held in memory now.
     pub bytes_in_memory: u64,
-    /// Payload bytes in spill files now.
+    /// Payload bytes in spill files now (entries only on disk, and the kept copies of
+    /// entries read back).
     pub bytes_on_disk: u64,
     /// Largest `bytes_in_memory` ever.
     pub peak_bytes_in_memory: u64,
-    /// Payload bytes ever written to spill files.
+    /// Payload bytes ever written to spill files (each stored entry at most once).
     pub bytes_spilled: u64,
-    /// Payload bytes ever read back from spill files.
+    /// Payload bytes ever read back from spill files (re-reads included).
     pub bytes_unspilled: u64,
 }
 
 struct Slot<H> {
-    /// The entry; its `data` is `None` while the bytes are on disk (`on_disk`).
+    /// The entry; its `data` is `None` while the bytes are on disk only (`on_disk`).
     e: Entry<H>,
     len: u64,
+    /// The bytes are on disk only (not in memory).
     on_disk: bool,
+    /// A spill file holds this entry's bytes (whether or not they are in memory too).
+    file: bool,
     /// Last use; key of this entry in `Store::lru` while it is in memory and `len > 0`.
     tick: u64,
 }
@@ -78,6 +89,8 @@ pub struct Store<H> {
     rank: u32,
     dir: PathBuf,
     dir_created: bool,
+    /// Removes the spill directory if SIGINT/SIGTERM stops the process.
+    _on_signal: Option<crate::signal::OnSignal>,
 }
 
 impl<H: Clone> Store<H> {
@@ -98,6 +111,7 @@ impl<H: Clone> Store<H> {
             rank: cfg.rank,
             dir: cfg.dir.join(name),
             dir_created: false,
+            _on_signal: None,
         }
     }
 
@@ -112,6 +126,7 @@ impl<H: Clone> Store<H> {
             e,
             len,
             on_disk: false,
+            file: false,
             tick: 0,
         };
         self.slots.insert(key, slot);
@@ -121,8 +136,8 @@ impl<H: Clone> Store<H> {
     }
 
     /// The entry, read back from disk if spilled (then it counts as in memory again,
-    /// most recently used, and may push others out). Marks it most recently used.
-    /// Ok(None) when absent.
+    /// most recently used, and may push others out; its file is kept, so it leaves memory
+    /// again without a write). Marks it most recently used. Ok(None) when absent.
     pub fn get(&mut self, key: &ChunkKey) -> Result<Option<Entry<H>>, String> {
         let Some(slot) = self.slots.get(key) else {
             return Ok(None);
@@ -132,12 +147,9 @@ impl<H: Clone> Store<H> {
             let path = self.file_path(key);
             let p = read_spill_file(&path, len)
                 .map_err(|e| self.io_err("read back spill file", &path, e))?;
-            // The bytes are in memory now; a file that cannot be deleted goes on drop.
-            let _ = std::fs::remove_file(&path);
             if let Some(s) = self.slots.get_mut(key) {
                 (s.e.data, s.on_disk) = (Some(Arc::new(p)), false);
             }
-            self.stats.bytes_on_disk -= len;
             self.stats.bytes_unspilled += len;
             self.add_in_memory(len);
         }
@@ -176,9 +188,23 @@ impl<H: Clone> Store<H> {
         Ok(())
     }
 
-    /// Writes one in-memory entry's bytes to its file and lets go of them.
+    /// Lets go of one in-memory entry's bytes, writing them to its file first unless the
+    /// file already holds them.
     fn spill(&mut self, key: &ChunkKey) -> Result<(), String> {
+        if self.slots.get(key).is_some_and(|s| s.file) {
+            if let Some(slot) = self.slots.get_mut(key) {
+                if slot.e.data.take().is_some() {
+                    slot.on_disk = true;
+                    let (len, tick) = (slot.len, slot.tick);
+                    self.lru.remove(&tick);
+                    self.stats.bytes_in_memory -= len;
+                }
+            }
+            return Ok(());
+        }
         if !self.dir_created {
+            let kind = crate::signal::Kind::Dir;
+            self._on_signal = Some(crate::signal::remove_on_signal(&self.dir, kind));
             std::fs::create_dir_all(&self.dir)
                 .map_err(|e| self.io_err("create spill directory", &self.dir, e))?;
             self.dir_created = true;
@@ -195,7 +221,7 @@ impl<H: Clone> Store<H> {
             let _ = std::fs::remove_file(&path);
             return Err(self.io_err("write spill file", &path, e));
         }
-        slot.on_disk = true;
+        (slot.on_disk, slot.file) = (true, true);
         let (len, tick) = (slot.len, slot.tick);
         self.lru.remove(&tick);
         self.stats.bytes_in_memory -= len;
@@ -225,11 +251,12 @@ impl<H: Clone> Store<H> {
         let Some(slot) = self.slots.remove(key) else {
             return;
         };
-        if slot.on_disk {
+        if slot.file {
             // A file that cannot be deleted now goes with the directory on drop.
             let _ = std::fs::remove_file(self.file_path(key));
             self.stats.bytes_on_disk -= slot.len;
-        } else {
+        }
+        if !slot.on_disk {
             self.lru.remove(&slot.tick);
             self.stats.bytes_in_memory -= slot.len;
         }
@@ -391,15 +418,16 @@ mod tests {
         let e = s.get(&key(0)).unwrap().unwrap();
         assert_eq!(e.head, 0);
         assert_eq!(e.data.unwrap().as_bytes(), &bytes(0, 200)[..]);
-        assert_eq!((mem_disk(&s), spilled(&s, 4)), ((4, 600, 200), vec![1]));
+        // Read back, its file stays (the bytes are on disk and in memory).
+        assert_eq!((mem_disk(&s), spilled(&s, 4)), ((4, 600, 400), vec![0, 1]));
         assert_eq!(s.stats().bytes_unspilled, 200);
         for i in 0..4 {
             let d = s.get(&key(i)).unwrap().unwrap().data.unwrap();
             assert_eq!(d.as_bytes(), &bytes(i, 200)[..]);
         }
         let st = s.stats();
-        assert_eq!(st.bytes_in_memory + st.bytes_on_disk, 800);
-        assert_eq!(st.bytes_spilled - st.bytes_unspilled, st.bytes_on_disk);
+        assert_eq!((st.bytes_in_memory, st.bytes_on_disk), (400, 800));
+        assert_eq!((st.bytes_spilled, st.bytes_unspilled), (800, 800));
         assert_eq!(st.peak_bytes_in_memory, 800);
         assert!(s.get(&key(99)).unwrap().is_none());
         assert!(s.contains(&key(3)) && !s.contains(&key(99)));
@@ -418,10 +446,46 @@ mod tests {
         assert_eq!(spilled(&s, 5), vec![0, 1, 2, 3]);
         s.insert(key(5), entry(5, 100)).unwrap();
         assert_eq!(spilled(&s, 6), vec![0, 1, 2, 3, 4]);
-        // Reading it back pins it and pushes the other one out.
+        // Reading it back pins it and pushes the other one out (its own file stays).
         s.get(&key(4)).unwrap();
-        assert_eq!(spilled(&s, 6), vec![0, 1, 2, 3, 5]);
+        assert_eq!(spilled(&s, 6), vec![0, 1, 2, 3, 4, 5]);
         assert_eq!(s.stats().bytes_in_memory, 2000);
+    }
+
+    /// issue #13 item 11: a chunk read back again and again (a rechunk's input, read by
+    /// every output block it overlaps) is written once; its re-reads are counted.
+    #[test]
+    fn a_chunk_is_written_once_however_often_it_is_read_back() {
+        let tmp = tmp("once");
+        let mut s = store(&tmp.0, 1000);
+        fill(&mut s, 0..4, 300);
+        let first = s.stats().bytes_spilled;
+        assert_eq!(first, 600, "0 and 1 spilled once each");
+        for round in 0..20u64 {
+            // Each read pushes the others out; none is written again.
+            for i in 0..4 {
+                let d = s.get(&key(i)).unwrap().unwrap().data.unwrap();
+                assert_eq!(d.as_bytes(), &bytes(i, 300)[..], "round {round}");
+            }
+        }
+        let st = s.stats();
+        assert_eq!(st.bytes_spilled, 1200, "each of the 4 entries written once");
+        assert!(st.bytes_unspilled >= 20 * 3 * 300, "{st:?}");
+        assert!(st.peak_bytes_in_memory <= 1000, "{st:?}");
+        assert_eq!(spilled(&s, 4), vec![0, 1, 2, 3]);
+        // A new value under a spilled key replaces the file: written again, once.
+        s.insert(key(0), entry(9, 300)).unwrap();
+        fill(&mut s, 4..6, 300);
+        let d = s.get(&key(0)).unwrap().unwrap().data.unwrap();
+        assert_eq!(d.as_bytes(), &bytes(9, 300)[..]);
+        let disk: u64 = (0..6)
+            .filter_map(|i| std::fs::metadata(s.file_path(&key(i))).ok())
+            .map(|m| m.len())
+            .sum();
+        assert_eq!(s.stats().bytes_on_disk, disk);
+        s.retain(|_| false);
+        assert_eq!(mem_disk(&s), (0, 0, 0));
+        assert_eq!(std::fs::read_dir(s.spill_dir()).unwrap().count(), 0);
     }
 
     #[test]
