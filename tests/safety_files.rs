@@ -52,10 +52,10 @@ fn spill_dirs(dir: &Path) -> Vec<String> {
 /// A NetCDF input with several variables: the real ERA-Interim file when present, else a
 /// generated one (whose `time`, `lat`, `lon` and `tas` are four variables too).
 fn input_file(dir: &Path) -> (PathBuf, &'static str) {
-    let real = Path::new("/work/shared/data/real/eraint_uvz.nc");
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/real/eraint_uvz.nc");
     let f = dir.join("F.nc");
     if real.is_file() {
-        std::fs::copy(real, &f).expect("copy the real input");
+        std::fs::copy(&real, &f).expect("copy the real input");
         (f, "u")
     } else {
         eprintln!("{} is absent: using a generated input", real.display());
@@ -284,6 +284,103 @@ fn jobs_refuse_outputs_that_are_inputs_or_each_other() {
         );
         assert_refused(&o, &["--report", "inputs.x.file"], &f, &before);
         assert!(!dir.join("out.nc").exists(), "an output was written");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue #13 item 1, found by a hostile review: a checkpoint file that is an input (an
+/// array named like the input file, checkpointed into the input's folder) or an output, a
+/// `--report` that is the job file, the checkpoint manifest or (through a dangling
+/// symlink) an output, are refused before any work, in-process and under `mpirun -n 3`.
+#[test]
+fn checkpoints_and_reports_never_replace_what_a_run_reads_or_writes() {
+    let dir = temp_dir("ckpt-clash");
+    let (f, var) = input_file(&dir);
+    let before = std::fs::read(&f).expect("read input");
+    // Array `F` is used by another array, so a checkpoint keeps it as `CKPT/F.nc`.
+    let arrays = format!(
+        "[inputs.x]\nfile = \"F.nc\"\nvariable = \"{var}\"\n\
+         [arrays]\nF = \"x * 2\"\nb = \"F + 1\"\n"
+    );
+    let printed = write_job(
+        &dir,
+        "printed.toml",
+        &format!("{arrays}[[outputs]]\narray = \"b.sum()\"\n"),
+    );
+    std::fs::create_dir_all(dir.join("ck")).expect("ck");
+    let into_ckpt = write_job(
+        &dir,
+        "into.toml",
+        &format!("{arrays}[[outputs]]\narray = \"b\"\nfile = \"ck/F.nc\"\nvariable = \"b\"\n"),
+    );
+    let to_file = write_job(
+        &dir,
+        "tofile.toml",
+        &format!("{arrays}[[outputs]]\narray = \"b\"\nfile = \"o9.nc\"\nvariable = \"b\"\n"),
+    );
+    std::os::unix::fs::symlink("o9.nc", dir.join("dangling")).expect("dangling link");
+    let job_text = std::fs::read(&printed).expect("job file");
+    let ranks: Vec<Option<usize>> = if mpirun_available() {
+        vec![None, Some(3)]
+    } else {
+        vec![None]
+    };
+    for r in ranks {
+        let o = tessera(r, &["run", &s(&printed), "--checkpoint", &s(&dir)]);
+        assert_refused(
+            &o,
+            &["the checkpoint of arrays.F", "inputs.x.file"],
+            &f,
+            &before,
+        );
+        let o = tessera(
+            r,
+            &["run", &s(&into_ckpt), "--checkpoint", &s(&dir.join("ck"))],
+        );
+        assert_refused(
+            &o,
+            &["the checkpoint of arrays.F", "outputs[0].file"],
+            &f,
+            &before,
+        );
+        assert!(!dir.join("ck/F.nc").exists(), "an output was written");
+        let o = tessera(r, &["run", &s(&printed), "--report", &s(&printed)]);
+        assert_refused(&o, &["--report", "the job file"], &f, &before);
+        assert_eq!(std::fs::read(&printed).expect("job file"), job_text);
+        let manifest = dir.join("ck/manifest.json");
+        let o = tessera(
+            r,
+            &[
+                "run",
+                &s(&printed),
+                "--checkpoint",
+                &s(&dir.join("ck")),
+                "--report",
+                &s(&manifest),
+            ],
+        );
+        assert_refused(&o, &["--report", "the checkpoint manifest"], &f, &before);
+        let o = tessera(
+            r,
+            &["run", &s(&to_file), "--report", &s(&dir.join("dangling"))],
+        );
+        assert_refused(&o, &["--report", "outputs[0].file"], &f, &before);
+        assert!(!dir.join("o9.nc").exists(), "an output was written");
+        let o = tessera(
+            r,
+            &[
+                "eval",
+                "x * 2",
+                "--open",
+                &format!("x={}:{var}", s(&f)),
+                "--to",
+                &s(&dir.join("o9.nc")),
+                "--report",
+                &s(&dir.join("dangling")),
+            ],
+        );
+        assert_refused(&o, &["--report", "--to"], &f, &before);
+        assert!(!dir.join("o9.nc").exists(), "an output was written");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -56,19 +56,18 @@ pub fn refuse_outputs_that_are_inputs(
     }
 }
 
-/// An error when `run --report` is the same file as one of the job's inputs or outputs.
-pub fn refuse_report_on_job_files(job: &crate::job::Job, report: &Path) -> anyhow::Result<()> {
-    let mut files: Vec<Role> = job
-        .inputs
-        .iter()
-        .map(|i| Role::new(format!("inputs.{}.file", i.name), &i.file))
-        .collect();
-    for o in &job.outputs {
-        if let crate::job::OutputTarget::File { path, .. } = &o.target {
-            files.push(Role::new(format!("outputs[{}].file", o.index), path));
-        }
-    }
-    match find_clash(&files, &[Role::new("--report", report)]) {
+/// An error when `run --report` is the same file as one of the job's inputs, the job
+/// file, one of its outputs, or a file of the checkpoint directory `ckpt`. (An existing
+/// report file of another name is replaced, as a log is.)
+pub fn refuse_report_on_job_files(
+    job: &crate::job::Job,
+    report: &Path,
+    ckpt: Option<&Path>,
+) -> anyhow::Result<()> {
+    let read = crate::job::run::files_read(job);
+    let mut written = crate::job::run::files_written(job, ckpt);
+    written.push(Role::new("--report", report));
+    match find_clash(&read, &written) {
         Some(c) => Err(anyhow!("{c}")),
         None => Ok(()),
     }

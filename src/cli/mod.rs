@@ -361,10 +361,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(_) if mpi_rank() > 0 => return Ok(()),
                 Err(e) => return Err(e.into()),
             };
-            if let Some(Err(e)) = report
-                .as_deref()
-                .map(|r| clobber::refuse_report_on_job_files(&job, r))
-            {
+            if let Some(Err(e)) = report.as_deref().map(|r| {
+                let ckpt = checkpoint.as_ref().or(job.runtime.checkpoint.as_ref());
+                clobber::refuse_report_on_job_files(&job, r, ckpt.map(PathBuf::as_path))
+            }) {
                 // As with a bad job file: rank 0 alone says it.
                 return if mpi_rank() > 0 { Ok(()) } else { Err(e) };
             }

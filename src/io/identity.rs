@@ -7,7 +7,8 @@
 //! `F.nc`, a hard link, or `F.nc` reached through a symlinked directory are all `F.nc`.
 //! So an existing file is identified by device and inode, and a path that does not exist
 //! yet by the canonical path of its directory plus its name (where the rename will put
-//! it); two paths are one file when either matches.
+//! it), and a symlink, even a dangling one, also by where it points (where a write
+//! through it lands); two paths are one file when any of these match.
 
 use crate::array::graph::DArray;
 use std::collections::HashSet;
@@ -19,14 +20,30 @@ use std::path::{Path, PathBuf};
 struct Identity {
     /// Device and inode of the existing file (through symlinks).
     inode: Option<(u64, u64)>,
-    /// The canonical directory joined with the name: where a rename onto the path lands.
-    place: PathBuf,
+    /// The canonical directory joined with the name: where a rename onto the path lands;
+    /// then, when the path is a symlink (dangling or not), the same for each path it
+    /// points on to, where a write through the link lands.
+    places: Vec<PathBuf>,
 }
+
+/// Symlinks followed from one path at most (the kernel's own limit is 40).
+const MAX_LINKS: usize = 40;
 
 fn identify(path: &Path) -> Identity {
     let inode = std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
-    let place = canonical_place(path);
-    Identity { inode, place }
+    let mut places = vec![canonical_place(path)];
+    let mut at = path.to_path_buf();
+    for _ in 0..MAX_LINKS {
+        let Ok(target) = std::fs::read_link(&at) else {
+            break;
+        };
+        at = match at.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+        places.push(canonical_place(&at));
+    }
+    Identity { inode, places }
 }
 
 /// Where a file written at `path` lands: the canonical path of its directory (symlinks
@@ -51,7 +68,8 @@ pub fn canonical_place(path: &Path) -> PathBuf {
 
 impl Identity {
     fn same(&self, other: &Identity) -> bool {
-        (self.inode.is_some() && self.inode == other.inode) || self.place == other.place
+        (self.inode.is_some() && self.inode == other.inode)
+            || self.places.iter().any(|p| other.places.contains(p))
     }
 }
 

@@ -47,6 +47,16 @@ struct Manifest {
     outputs: BTreeMap<usize, OutputEntry>,
 }
 
+/// Where the checkpoint directory `dir` keeps array `name`.
+pub fn array_file(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.nc"))
+}
+
+/// The manifest of the checkpoint directory `dir`.
+pub fn manifest_file(dir: &Path) -> PathBuf {
+    dir.join(MANIFEST)
+}
+
 /// An open checkpoint directory.
 #[derive(Debug)]
 pub struct Checkpoint {
@@ -105,7 +115,7 @@ impl Checkpoint {
 
     /// Where array `name` is kept.
     pub fn array_file(&self, name: &str) -> PathBuf {
-        self.dir.join(format!("{name}.nc"))
+        array_file(&self.dir, name)
     }
 
     /// The completed array `name`, if it was made by `fingerprint` and its file is there.

@@ -9,7 +9,7 @@
 //! work starts (unless overwriting is allowed), so a job leaves each output complete or
 //! absent.
 
-use super::checkpoint::{file_identity, ArrayEntry, Checkpoint, Fingerprint};
+use super::checkpoint::{self, file_identity, ArrayEntry, Checkpoint, Fingerprint};
 use super::{Input, InputSource, Job, Output, OutputTarget};
 use crate::array::api;
 use crate::array::chunks::{AxisSpec, ChunkSpec};
@@ -83,7 +83,8 @@ pub fn run(
     let started = Instant::now();
     let mut bindings = bind_inputs(job)?;
     let fps = Fingerprints::new(job);
-    check_lazily(job, &bindings)?;
+    let read = check_lazily(job, &bindings)?;
+    refuse_files_written_twice(job, read, ckpt_dir.as_deref())?;
     if !job.unused.is_empty() {
         log(format!(
             "arrays no output uses (not computed): {}",
@@ -281,10 +282,9 @@ pub fn explain(job: &Job, workers: usize) -> Result<String> {
 }
 
 /// Builds every array and output lazily (shapes, dtypes, names; nothing computed), so a
-/// mistake in the last output stops the job before the first one does any work. An
-/// output file that an `open()` inside an expression reads is refused here (inputs were
-/// compared with outputs when the job was loaded).
-fn check_lazily(job: &Job, inputs: &Bindings) -> Result<()> {
+/// mistake in the last output stops the job before the first one does any work. Returns
+/// the files that `open()` calls inside expressions read.
+fn check_lazily(job: &Job, inputs: &Bindings) -> Result<Vec<Role>> {
     let mut b = inputs.clone();
     let mut read: Vec<Role> = Vec::new();
     let mut note_reads = |v: &Value, key: String| {
@@ -309,21 +309,74 @@ fn check_lazily(job: &Job, inputs: &Bindings) -> Result<()> {
                 .map_err(|e| Error::Job(format!("{}: outputs[{}].array: {e}", o.at, o.index)))?;
         }
     }
-    let files: Vec<(&Output, Role)> = job
+    Ok(read)
+}
+
+/// The files a run of `job` reads: its inputs and the job file itself.
+pub fn files_read(job: &Job) -> Vec<Role> {
+    let mut read: Vec<Role> = job
+        .inputs
+        .iter()
+        .map(|i| Role::new(format!("inputs.{}.file", i.name), &i.file))
+        .collect();
+    read.push(Role::new("the job file", &job.path));
+    read
+}
+
+/// The files a run of `job` writes: its output files, then, with the checkpoint
+/// directory `ckpt`, the checkpoint's manifest and the file of every array it keeps
+/// there (those other arrays use).
+pub fn files_written(job: &Job, ckpt: Option<&Path>) -> Vec<Role> {
+    let mut out: Vec<Role> = job
         .outputs
         .iter()
         .filter_map(|o| match &o.target {
             OutputTarget::File { path, .. } => {
-                Some((o, Role::new(format!("outputs[{}].file", o.index), path)))
+                Some(Role::new(format!("outputs[{}].file", o.index), path))
             }
             OutputTarget::Print { .. } => None,
         })
         .collect();
-    let outs: Vec<Role> = files.iter().map(|(_, r)| r.clone()).collect();
-    if let Some(c) = find_clash(&read, &outs) {
-        return Err(Error::Job(format!("{}: {c}", files[c.output].0.at)));
+    if let Some(dir) = ckpt {
+        out.push(Role::new(
+            "the checkpoint manifest",
+            checkpoint::manifest_file(dir),
+        ));
+        let used: std::collections::HashSet<&str> = job
+            .arrays
+            .iter()
+            .flat_map(|b| b.uses.iter().map(String::as_str))
+            .collect();
+        for a in job.arrays.iter().filter(|a| used.contains(a.name.as_str())) {
+            out.push(Role::new(
+                format!("the checkpoint of arrays.{}", a.name),
+                checkpoint::array_file(dir, &a.name),
+            ));
+        }
     }
-    Ok(())
+    out
+}
+
+/// Refuses, before any work, a run that would write a file it reads (an input, a file an
+/// `open()` reads, the job file) or write one file twice (two outputs, an output and a
+/// checkpoint file), however the paths are spelled: the second write would replace the
+/// first, and a checkpoint taken for an array would be read back as that array.
+fn refuse_files_written_twice(job: &Job, opened: Vec<Role>, ckpt: Option<&Path>) -> Result<()> {
+    let mut read = files_read(job);
+    read.extend(opened);
+    let written = files_written(job, ckpt);
+    match find_clash(&read, &written) {
+        Some(c) => {
+            let at = job
+                .outputs
+                .iter()
+                .find(|o| c.label == format!("outputs[{}].file", o.index))
+                .map(|o| o.at.clone())
+                .unwrap_or_else(|| job.path.display().to_string());
+            Err(Error::Job(format!("{at}: {c}")))
+        }
+        None => Ok(()),
+    }
 }
 
 /// Job outputs may go anywhere, but one outside the job file's folder is said, with its

@@ -12,6 +12,11 @@
 //! (the launcher, the argument list, `--setup` lines), allowed only outside quotes.
 //! Comment lines other than `#SBATCH` are kept as written: the template's own prose may
 //! mention placeholders, and a value put into a comment could end it with a line break.
+//! A here-document's body (`cat <<EOF`) is text of its own kind: with an unquoted
+//! delimiter bash still expands `$(...)`, backticks and `$VAR` in it (single quotes there
+//! are plain characters), so a word is escaped for that; with a quoted one it is literal.
+//! In either, a value holding a line break is refused (a line equal to the delimiter
+//! would end the body early), and so is shell text.
 
 use crate::error::{Error, Result};
 
@@ -73,20 +78,50 @@ fn in_directive(key: &str, word: &str) -> Result<String> {
     })
 }
 
+/// A here-document whose body follows: its delimiter, whether it was quoted (a literal
+/// body), and whether leading tabs are stripped (`<<-`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Heredoc {
+    delimiter: String,
+    quoted: bool,
+    strip_tabs: bool,
+}
+
 /// Fills `template` (named `source` in errors). A line that held only placeholders whose
 /// values are empty is dropped.
 pub fn fill(source: &str, template: &str, values: &[(&str, Value)]) -> Result<String> {
     let mut out = String::with_capacity(template.len() + 256);
     let mut quote = Quote::None;
+    // Here-documents opened by earlier lines, first the one whose body is being read.
+    let mut heredocs: std::collections::VecDeque<Heredoc> = Default::default();
     for (n, line) in template.lines().enumerate() {
         let at = || format!("{source} line {}", n + 1);
         let trimmed = line.trim_start();
+        if let Some(h) = heredocs.front() {
+            let end = if h.strip_tabs {
+                line.trim_start_matches('\t')
+            } else {
+                line
+            };
+            let filled = if end == h.delimiter {
+                heredocs.pop_front();
+                line.to_string()
+            } else {
+                fill_heredoc_line(line, values, h.quoted, &at)?
+            };
+            out.push_str(&filled);
+            out.push('\n');
+            continue;
+        }
         let filled = if quote == Quote::None && trimmed.starts_with("#SBATCH") {
             fill_directive(line, values, &at)?
         } else if quote == Quote::None && trimmed.starts_with('#') {
             line.to_string()
         } else {
-            fill_shell(line, values, &mut quote, &at)?
+            let mut opened = Vec::new();
+            let filled = fill_shell(line, values, &mut quote, &mut opened, &at)?;
+            heredocs.extend(opened);
+            filled
         };
         let placeholder_only = trimmed.starts_with("{{") && line.trim_end().ends_with("}}");
         if placeholder_only && filled.trim().is_empty() {
@@ -100,7 +135,81 @@ pub fn fill(source: &str, template: &str, values: &[(&str, Value)]) -> Result<St
             "{source}: a quote opened in the template is never closed"
         )));
     }
+    if let Some(h) = heredocs.front() {
+        return Err(Error::Job(format!(
+            "{source}: the here-document ending with '{}' is never closed",
+            h.delimiter
+        )));
+    }
     Ok(out)
+}
+
+/// A line of a here-document's body: a word is escaped for an unquoted delimiter's body
+/// (where `\`, `$` and backticks are still special) and literal in a quoted one's.
+fn fill_heredoc_line(
+    line: &str,
+    values: &[(&str, Value)],
+    quoted: bool,
+    at: &dyn Fn() -> String,
+) -> Result<String> {
+    let mut out = String::with_capacity(line.len() + 64);
+    let mut rest = line;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let (key, len) = placeholder(&rest[start..], at)?;
+        match lookup(key, values, at)? {
+            Value::Word(w) if w.contains(['\n', '\r']) => {
+                return Err(Error::Job(format!(
+                    "{}: {{{{{key}}}}} is {w:?}, whose line break would end the here-document \
+                     early; choose a value without one",
+                    at()
+                )))
+            }
+            Value::Word(w) if quoted => out.push_str(w),
+            Value::Word(w) => {
+                for c in w.chars() {
+                    if matches!(c, '\\' | '$' | '`') {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+            }
+            Value::Code(_) => {
+                return Err(Error::Job(format!(
+                    "{}: {{{{{key}}}}} holds shell text and cannot stand in a here-document",
+                    at()
+                )))
+            }
+        }
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The here-document operator at the start of `rest` (`<<WORD`, `<<-WORD`, `<< 'WORD'`,
+/// not the here-string `<<<`), if any.
+fn heredoc_at(rest: &str) -> Option<Heredoc> {
+    let after = rest.strip_prefix("<<")?;
+    if after.starts_with('<') {
+        return None;
+    }
+    let (strip_tabs, after) = match after.strip_prefix('-') {
+        Some(a) => (true, a),
+        None => (false, after),
+    };
+    let word: String = after
+        .trim_start_matches([' ', '\t'])
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !";&|()<>".contains(*c))
+        .collect();
+    let quoted = word.contains(['\'', '"', '\\']);
+    let delimiter: String = word.chars().filter(|c| !"'\"\\".contains(*c)).collect();
+    (!delimiter.is_empty()).then_some(Heredoc {
+        delimiter,
+        quoted,
+        strip_tabs,
+    })
 }
 
 /// The placeholder starting at `rest` (which begins with `{{`): its key and length.
@@ -151,6 +260,7 @@ fn fill_shell(
     line: &str,
     values: &[(&str, Value)],
     quote: &mut Quote,
+    heredocs: &mut Vec<Heredoc>,
     at: &dyn Fn() -> String,
 ) -> Result<String> {
     let mut out = String::with_capacity(line.len() + 64);
@@ -184,6 +294,13 @@ fn fill_shell(
                 // A comment to the end of the line: kept as written.
                 out.push_str(rest);
                 return Ok(out);
+            }
+            (Quote::None, '<') if rest.starts_with("<<") => {
+                if let Some(h) = heredoc_at(rest) {
+                    heredocs.push(h);
+                }
+                // `<<` (or `<<<`) as one token, so its second `<` is not seen again.
+                len = if rest.starts_with("<<<") { 3 } else { 2 };
             }
             (Quote::None, '\'') => *quote = Quote::Single,
             (Quote::None, '"') => *quote = Quote::Double,
@@ -280,6 +397,35 @@ mod tests {
             "echo \\\"'a\nrm -rf /'\n"
         );
         assert!(fill("t", "echo \"open\n", &v).is_err());
+    }
+
+    #[test]
+    fn here_documents_keep_values_as_text() {
+        // Found by a hostile review: inside an unquoted here-document single quotes are
+        // plain characters, so sh()'s quoting let `$(...)` run.
+        let v = [("P", word("d$(touch X)/j`id`'s $HOME\\.toml"))];
+        let t = "cat <<EOT\njob: {{P}}\nEOT\necho {{P}}\n";
+        assert_eq!(
+            fill("t", t, &v).expect("fill"),
+            "cat <<EOT\njob: d\\$(touch X)/j\\`id\\`'s \\$HOME\\\\.toml\nEOT\n\
+             echo 'd$(touch X)/j`id`'\\''s $HOME\\.toml'\n"
+        );
+        // A quoted delimiter's body is literal; <<- strips tabs before the delimiter.
+        let t = "cat <<-'EOT' > f\n{{P}}\n\tEOT\n";
+        assert_eq!(
+            fill("t", t, &v).expect("fill"),
+            "cat <<-'EOT' > f\nd$(touch X)/j`id`'s $HOME\\.toml\n\tEOT\n"
+        );
+        // A line break would end the body early; shell text has no place there.
+        let nl = [("P", word("a\nEOT\nrm x")), ("C", Value::Code("x".into()))];
+        assert!(fill("t", "cat <<EOT\n{{P}}\nEOT\n", &nl).is_err());
+        assert!(fill("t", "cat <<EOT\n{{C}}\nEOT\n", &nl).is_err());
+        assert!(fill("t", "cat <<EOT\nnever closed\n", &v).is_err());
+        // A here-string is not a here-document.
+        assert_eq!(
+            fill("t", "cat <<< {{P}}\n", &[("P", word("a b"))]).expect("fill"),
+            "cat <<< 'a b'\n"
+        );
     }
 
     #[test]
