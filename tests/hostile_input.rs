@@ -317,10 +317,33 @@ fn truncated_classic_netcdf_is_refused() {
             &format!("open(\"{h}\", \"a\").sum()"),
             &[&h, "'a'", "truncated"],
         );
-        // Cut inside the header itself.
-        let tiny = cut(&full, &dir.join(format!("{kind}-tiny.nc")), 40);
-        let t = tiny.display().to_string();
-        expect_truncated(None, &format!("open(\"{t}\", \"a\").sum()"), &[&t]);
+        // Cut inside the header itself, also before the first variable: the header is
+        // named as cut short (not "no variable 'a'").
+        for n in [8, 16, 40] {
+            let tiny = cut(&full, &dir.join(format!("{kind}-tiny{n}.nc")), n);
+            let t = tiny.display().to_string();
+            expect_truncated(
+                None,
+                &format!("open(\"{t}\", \"a\").sum()"),
+                &[&t, "header is cut short"],
+            );
+        }
+        // A "streaming" record count (0xFFFFFFFF, a writer that never finished) is what
+        // the library reports as the record count: refused, not a 34 GB allocation.
+        if kind != "cdf5" {
+            let mut bytes = std::fs::read(&full).expect("read");
+            bytes[4..8].copy_from_slice(&[0xff; 4]);
+            let streaming = dir.join(format!("{kind}-streaming.nc"));
+            std::fs::write(&streaming, bytes).expect("write");
+            let st = streaming.display().to_string();
+            for r in &ranks {
+                expect_truncated(
+                    *r,
+                    &format!("open(\"{st}\", \"r\").sum()"),
+                    &[&st, "'r'", "truncated"],
+                );
+            }
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,7 +6,8 @@
 //! many records the file holds, so the length the file must have is known before any data
 //! is read. This module parses just enough of the header (format: the NetCDF "Classic
 //! Format Specification") to compute each variable's last byte and compares it with the
-//! file's size.
+//! file's size. A record count of 0xFFFFFFFF ("streaming", left by a writer that never
+//! finished) is taken at its word, as the library takes it: such a file is refused too.
 
 use crate::error::{Error, Result};
 use std::io::Read as _;
@@ -160,7 +161,6 @@ fn type_size(t: u64) -> Option<u64> {
 fn parse(buf: &[u8]) -> Result<Vec<Extent>, Short> {
     const NC_DIMENSION: u64 = 0x0A;
     const NC_VARIABLE: u64 = 0x0B;
-    const STREAMING: u64 = 0xFFFF_FFFF;
     let version = match buf.get(..4) {
         Some([b'C', b'D', b'F', v]) => *v,
         _ => return Err(Short),
@@ -226,7 +226,7 @@ fn parse(buf: &[u8]) -> Result<Vec<Extent>, Short> {
         .map(|v| {
             let end = if !v.record {
                 v.begin.checked_add(v.bytes)
-            } else if numrecs == 0 || (numrecs == STREAMING && !c.wide) {
+            } else if numrecs == 0 {
                 Some(0)
             } else {
                 (numrecs - 1)
@@ -295,6 +295,14 @@ mod tests {
         // starts at 212 + 4 * 8.
         assert_eq!(ends, [("a", 212), ("r", 246), ("s", 250)]);
         assert_eq!(parse(&header(0)).expect("parse")[1].end, 0);
+    }
+
+    #[test]
+    fn a_streaming_record_count_is_taken_at_its_word() {
+        // 0xFFFFFFFF ("streaming", left by a writer that never finished) is what the
+        // library reports as the record count: the file would need that many records.
+        let e = parse(&header(u32::MAX)).expect("parse");
+        assert_eq!(e[1].end, 212 + (u64::from(u32::MAX) - 1) * 8 + 2);
     }
 
     #[test]

@@ -37,6 +37,15 @@ impl Default for OpenOptions {
 pub fn var_info(path: &Path, var: &str) -> Result<(Format, VarInfo)> {
     let format = detect(path)?;
     let p = crate::quote::path(path);
+    let classic = matches!(
+        format,
+        Format::Nc3Classic | Format::Nc3Offset64 | Format::Nc3Cdf5
+    );
+    if classic {
+        // A header cut short opens as a file with fewer (or no) variables: say what is
+        // wrong with it rather than that the variable is missing.
+        super::nc3_extent::check(path, &[])?;
+    }
     let info = if format.is_netcdf() {
         let file = super::nc::open(path)?;
         match super::nc::with_var(&file, var, |v| super::nc::var_info(v, var)) {
@@ -68,10 +77,7 @@ pub fn var_info(path: &Path, var: &str) -> Result<(Format, VarInfo)> {
             }
         }
     };
-    if matches!(
-        format,
-        Format::Nc3Classic | Format::Nc3Offset64 | Format::Nc3Cdf5
-    ) {
+    if classic {
         // The library reads a cut-short classic file as zeros: check the variable and its
         // coordinates against the file's length first.
         let mut names = vec![var];
