@@ -423,6 +423,164 @@ fn bad_heartbeat_timeouts_are_named() {
     );
 }
 
+/// issue #13 item 7: "`--heartbeat-timeout 1e-4` prints 45 then crashes at shutdown".
+/// Timeouts below the 1 s floor are refused, from the flag, the environment and a job file.
+#[test]
+fn heartbeat_timeouts_below_the_floor_are_refused() {
+    let out = tessera(None, &["eval", "1 + 1", "--heartbeat-timeout", "1e-4"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--heartbeat-timeout") && err.contains("'1e-4'") && err.contains("floor"),
+        "{err}"
+    );
+    let out = Command::new(BIN)
+        .args(["eval", "1 + 1"])
+        .env("TESSERA_HEARTBEAT_TIMEOUT", "0.5")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("TESSERA_HEARTBEAT_TIMEOUT") && err.contains("floor of 1 s"),
+        "{err}"
+    );
+    let tmp = Tmp::new("tinyjob");
+    let job = tmp.0.join("tiny.toml");
+    std::fs::write(
+        &job,
+        "[job]\nname = \"tiny\"\n\n[runtime]\nheartbeat_timeout = 0.01\n\n[arrays]\na = \"ones(4)\"\n\n[[outputs]]\narray = \"a.sum()\"\n",
+    )
+    .expect("job");
+    let out = tessera(None, &["run", &job.display().to_string()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("runtime.heartbeat_timeout") && err.contains("floor"),
+        "{err}"
+    );
+}
+
+/// issue #13 item 7: with heartbeats off (`0`, and what a sub-millisecond timeout became)
+/// the workers freed the heartbeat communicator after `MPI_Finalize` ("MPI_Comm_free()
+/// called after MPI_FINALIZE", exit 1); and with a short real timeout the thread that owns
+/// it stops before finalising. Every such run ends cleanly.
+#[test]
+fn mpi_runs_end_cleanly_with_heartbeats_off_or_short() {
+    if !mpirun_available() {
+        eprintln!("mpirun not found: skipping");
+        return;
+    }
+    for t in ["0", "1"] {
+        let out = tessera(
+            Some(3),
+            &["eval", "arange(10).sum()", "--heartbeat-timeout", t],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "--heartbeat-timeout {t}: {err}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with("45"),
+            "--heartbeat-timeout {t}"
+        );
+        assert!(!err.contains("MPI_Comm_free"), "{err}");
+    }
+}
+
+/// A 2 MB tmpfs mounted for a test, unmounted at the end; `None` (the test skips) where
+/// mounting is not permitted.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).expect("mount point");
+        match Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+            .arg(dir)
+            .output()
+        {
+            Ok(o) if o.status.success() => Some(SmallDisk(dir.to_path_buf())),
+            Ok(o) => {
+                eprintln!(
+                    "cannot mount a small tmpfs (skipped): {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("cannot run mount (skipped): {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// issue #13 items 9/11: "with the spill directory on a 2 MB tmpfs, a job that persists a
+/// 16 MB array and rechunks it hangs forever at 0 % CPU". The worker whose spill write
+/// failed ended its loop; the shutdown broadcast stopped at that rank, so a later worker
+/// never heard it and rank 0 waited for its thread forever. Every run now fails with the
+/// spill path and the OS error, in-process and under `mpirun -n 3`.
+#[test]
+fn a_full_spill_disk_fails_every_rank_with_the_path() {
+    let tmp = Tmp::new("fullspill");
+    let Some(disk) = SmallDisk::mount(&tmp.0.join("small")) else {
+        return;
+    };
+    let job = tmp.0.join("full.toml");
+    std::fs::write(
+        &job,
+        "[job]\nname = \"fullsp\"\n\n[arrays]\na = \"random((2000, 1000), chunks=(100, 1000), seed=1)\"\n\n[[outputs]]\narray = \"a.rechunk((2000, 10)).sum()\"\n\n[[outputs]]\narray = \"a.rechunk((2000, 10)).max()\"\n",
+    )
+    .expect("job");
+    let spill = disk.0.display().to_string();
+    let job = job.display().to_string();
+    let mut runs: Vec<(Option<usize>, Vec<&str>)> = Vec::new();
+    for _ in 0..4 {
+        runs.push((
+            None,
+            vec!["run", &job, "--memory-limit", "1M", "--spill-dir", &spill],
+        ));
+    }
+    runs.push((
+        None,
+        vec![
+            "eval",
+            "random((2000, 1000), chunks=(100, 1000), seed=1).rechunk((2000, 10)).sum()",
+            "--memory-limit",
+            "1M",
+            "--spill-dir",
+            &spill,
+        ],
+    ));
+    if mpirun_available() {
+        runs.push((
+            Some(3),
+            vec!["run", &job, "--memory-limit", "1M", "--spill-dir", &spill],
+        ));
+    }
+    for (ranks, args) in runs {
+        // `tessera` fails the test on a run that does not end within 120 s.
+        let out = tessera(ranks, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        if args[0] == "eval" && out.status.success() {
+            continue; // one use of the array may fit in 2 MB of spill: it must only end
+        }
+        assert!(!out.status.success(), "{ranks:?} {args:?}: {err}");
+        assert!(
+            err.contains("cannot write spill file")
+                && err.contains(&spill)
+                && err.contains("No space left on device"),
+            "{ranks:?} {args:?}: {err}"
+        );
+    }
+    drop(disk);
+}
+
 /// Rows of the rechunk test's result: `x[i, j] = i * 4830 + j`.
 const ROWS: usize = 4900;
 const COLS: usize = 4830;

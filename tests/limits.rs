@@ -139,6 +139,71 @@ fn no_compute_of_a_trillion_blocks_plans_in_closed_form() {
     assert_small(&args, rss);
 }
 
+/// issue #13 item 4: "`ones((10**6,10**6), chunks=(1,7)).reshape((10**12,)) --no-compute`
+/// grows to 24 GB and is OOM-killed; (10**4,10**4) takes 5.3 s and 2.3 GB; (3000,3000)
+/// prints a chunk list of 9 million 7s". Reshape plans its chunks in closed form: the
+/// merge that would list an irregular pattern of more blocks than the limit makes the
+/// trailing axis whole instead (a regular output axis, one block per row).
+#[test]
+fn reshape_plans_in_closed_form_whatever_the_blocks() {
+    for (n, blocks) in [
+        ("10**6", "1000000 blocks"),
+        ("10**4", "10000 blocks"),
+        ("3000", "3000 blocks"),
+    ] {
+        let expr = format!("ones(({n}, {n}), chunks=(1, 7)).reshape((({n})**2,))");
+        let args = ["eval", expr.as_str(), "--no-compute"];
+        let started = std::time::Instant::now();
+        let (o, rss) = measured(&args, &[]);
+        assert!(o.status.success(), "{expr}: {}", stderr(&o));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{expr} took {:?}",
+            started.elapsed()
+        );
+        let text = stdout(&o);
+        assert!(text.contains(blocks), "{expr}: {text}");
+        assert!(text.len() < 1000, "{expr} printed {} bytes", text.len());
+        assert_small(&args, rss);
+    }
+    // A split whose halving would list more blocks than the limit stays closed-form too.
+    let args = [
+        "eval",
+        "ones((10**9, 10**9), chunks=(10**5, 10**5)).reshape((10**18,))",
+        "--no-compute",
+    ];
+    let (o, rss) = measured(&args, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("shape=[1000000000000000000]"));
+    assert_small(&args, rss);
+    // Few blocks: the plan that moves nothing and the values are unchanged.
+    let o = tessera(
+        None,
+        &[
+            "eval",
+            "arange(12, chunks=12).reshape((3, 4))[1:, ::3].sum()",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("30"), "{}", stdout(&o));
+}
+
+/// issue #13 item 4: refusals of one axis' blocks (here slicing `ones(10**12, chunks=1)`
+/// backwards) carry the count, the limit and a block size that fits.
+#[test]
+fn refusing_one_axis_of_too_many_blocks_suggests_a_chunking() {
+    let args = ["eval", "ones(10**12, chunks=1)[::-1]", "--no-compute"];
+    let (o, rss) = measured(&args, &[]);
+    let err = assert_refused(&o, "reversed slice");
+    assert!(
+        err.contains("1000000000000 blocks")
+            && err.contains("limit of 1000000")
+            && err.contains("chunks of 1000000 along that axis"),
+        "{err}"
+    );
+    assert_small(&args, rss);
+}
+
 #[test]
 fn no_compute_of_a_reduction_over_1e30_elements_is_instant() {
     // issue #13 item 4: "ones((10**10,)*3).sum() --no-compute takes 26 s and 6.3 GB" (the

@@ -33,16 +33,19 @@ pub fn set_max_blocks(n: usize) {
 }
 
 /// Refuses to list the blocks of one axis when there are more than [`max_blocks`]: `what`
-/// names the operation for the message.
+/// names the operation for the message, which gives the count, the limit and the block
+/// size along that axis that fits.
 pub fn check_axis_blocks(n: usize, len: usize, what: &str) -> Result<(), ArrayError> {
     let limit = max_blocks();
     if n <= limit {
         return Ok(());
     }
+    let fit = len.div_ceil(limit).max(1);
     Err(ArrayError::TooManyBlocks(format!(
         "{what}: an axis of length {len} in {n} blocks, more than the limit of {limit} blocks \
-         per array ({})",
-        how_to_raise()
+         per array ({}); chunks of {fit} along that axis give {} blocks",
+        how_to_raise(),
+        len.div_ceil(fit)
     )))
 }
 
@@ -154,6 +157,12 @@ mod tests {
         assert!(e.contains("1000000000000 blocks"), "{e}");
         assert!(e.contains("limit of 1000000"), "{e}");
         assert!(e.contains("chunks=(1000000,)"), "{e}");
+        let e = check_axis_blocks(1_000_000_000_000, 1_000_000_000_000, "slicing")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("1000000000000 blocks"), "{e}");
+        assert!(e.contains("limit of 1000000"), "{e}");
+        assert!(e.contains("chunks of 1000000 along that axis"), "{e}");
         let small = ChunkGrid::new(vec![AxisChunks::regular(100, 1)]);
         assert!(check_grid(&small, 8, "ones").is_ok());
     }

@@ -198,9 +198,15 @@ pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
     let timeout = (agreed > 0).then(|| Duration::from_millis(agreed));
     let cannot = |e: std::io::Error| Error::Internal(format!("cannot start a thread: {e}"));
     if t.rank() != Rank::SCHEDULER {
+        // The channel is a communicator: it must be freed before the transport finalises
+        // MPI (freeing it after aborts the rank at exit). With heartbeats off it is freed
+        // here; otherwise the heartbeat thread owns it and frees it when `beating` drops.
         let beating = match timeout {
             Some(d) => Some(Beating::start(side, heartbeat::interval(d)).map_err(cannot)?),
-            None => None,
+            None => {
+                drop(side);
+                None
+            }
         };
         let served = Worker::new(t, &opts.worker_config()).run();
         // The heartbeat thread stops before the transport finalises MPI.
@@ -210,7 +216,10 @@ pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
     }
     let watch = match timeout {
         Some(d) => Some(Watch::start(side, d).map_err(cannot)?),
-        None => None,
+        None => {
+            drop(side);
+            None
+        }
     };
     let mut c = Client::with_transport(Box::new(t), Vec::new(), opts, watch.as_ref())?;
     c.watch = watch;

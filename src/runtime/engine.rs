@@ -371,12 +371,21 @@ impl Engine {
         r
     }
 
+    /// Sends `msg` to every worker. A worker that has exited (its loop failed, e.g. on a
+    /// full spill disk) does not stop the others from getting it: a `Shutdown` that
+    /// stopped at the first dead rank left the later ones waiting forever (issue #13 items
+    /// 9/11). The first error is returned.
     fn broadcast(&self, msg: &Msg) -> Result<()> {
         let bytes = msg.encode();
+        let mut first: Result<()> = Ok(());
         for w in 1..=self.nw {
-            self.t.send(Rank(w as u32), bytes.clone(), None)?;
+            if let Err(e) = self.t.send(Rank(w as u32), bytes.clone(), None) {
+                if first.is_ok() {
+                    first = Err(e.into());
+                }
+            }
         }
-        Ok(())
+        first
     }
 
     fn message(&mut self, env: Envelope) {

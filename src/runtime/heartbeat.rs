@@ -35,8 +35,14 @@ pub fn timeout_from_secs(secs: f64) -> Option<Duration> {
     (secs > 0.0).then(|| Duration::from_secs_f64(secs))
 }
 
+/// The shortest timeout accepted, seconds (`0`, off, aside). Why a floor: a worker beats
+/// at most every 20 ms and a busy node delays threads by milliseconds, so a shorter timeout
+/// would declare healthy ranks lost; and a timeout is sent to every rank in whole
+/// milliseconds, where a sub-millisecond one would silently become "off".
+pub const MIN_TIMEOUT_SECS: f64 = 1.0;
+
 /// Parses a timeout in seconds as given on the command line, in the environment or in a
-/// job file: a non-negative number; `0` turns heartbeats off.
+/// job file: `0` turns heartbeats off, otherwise from [`MIN_TIMEOUT_SECS`] to 1e9.
 pub fn parse_timeout(s: &str) -> Result<Option<Duration>, String> {
     let secs: f64 = s
         .trim()
@@ -45,6 +51,13 @@ pub fn parse_timeout(s: &str) -> Result<Option<Duration>, String> {
     if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
         return Err(format!(
             "'{s}' is not a number of seconds from 0 (off) to 1e9"
+        ));
+    }
+    if secs > 0.0 && secs < MIN_TIMEOUT_SECS {
+        return Err(format!(
+            "a heartbeat timeout of '{s}' seconds is below the floor of {MIN_TIMEOUT_SECS} s \
+             (healthy ranks would be declared lost); use {MIN_TIMEOUT_SECS} or more, or 0 to \
+             turn heartbeats off"
         ));
     }
     Ok(timeout_from_secs(secs))
@@ -270,9 +283,15 @@ mod tests {
     #[test]
     fn timeouts_parse_and_zero_turns_them_off() {
         assert_eq!(parse_timeout("3"), Ok(Some(Duration::from_secs(3))));
-        assert_eq!(parse_timeout(" 0.5 "), Ok(Some(Duration::from_millis(500))));
+        assert_eq!(
+            parse_timeout(" 1.5 "),
+            Ok(Some(Duration::from_millis(1500)))
+        );
+        assert_eq!(parse_timeout("1"), Ok(Some(Duration::from_secs(1))));
         assert_eq!(parse_timeout("0"), Ok(None));
-        for bad in ["", "-1", "ten", "nan", "inf", "1e30"] {
+        for bad in [
+            "", "-1", "ten", "nan", "inf", "1e30", "1e-4", "0.5", "0.999",
+        ] {
             let e = parse_timeout(bad).expect_err(bad);
             assert!(e.contains(&format!("'{bad}'")), "{e}");
         }
