@@ -1,6 +1,6 @@
-//! SIGINT and SIGTERM end a run cleanly: what the run has half-written is removed, one
-//! line says why it stopped, and the exit code is 128 + the signal (130, 143), as shells
-//! and Slurm expect.
+//! SIGINT, SIGTERM and SIGHUP (a closed terminal or ssh session) end a run cleanly: what
+//! the run has half-written is removed, one line says why it stopped, and the exit code is
+//! 128 + the signal (130, 143, 129), as shells and Slurm expect.
 //!
 //! Without this, Ctrl-C, `scancel` or a Slurm time limit (SIGTERM, then SIGKILL) killed
 //! the process where it stood: output temp files and spill directories stayed behind, and
@@ -88,6 +88,7 @@ fn name(sig: i32) -> &'static str {
     match sig {
         libc::SIGINT => "SIGINT",
         libc::SIGTERM => "SIGTERM",
+        libc::SIGHUP => "SIGHUP",
         _ => "a signal",
     }
 }
@@ -128,7 +129,19 @@ pub fn install(speak: bool) {
             return;
         }
         WAKE.store(write_end, Ordering::SeqCst);
-        for sig in [libc::SIGINT, libc::SIGTERM] {
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            // A signal the process was started with ignored stays ignored: `nohup` (SIGHUP)
+            // and a shell's background job (SIGINT) count on that.
+            // SAFETY: with a null new action, sigaction only writes the current one into
+            // the zeroed struct it is given.
+            let ignored = unsafe {
+                let mut current: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(sig, std::ptr::null(), &mut current) == 0
+                    && current.sa_sigaction == libc::SIG_IGN
+            };
+            if ignored {
+                continue;
+            }
             // SAFETY: a zeroed sigaction is a valid empty one; the handler has the
             // signature sa_handler expects, and only touches atomics and write(2).
             unsafe {

@@ -64,7 +64,7 @@ enum Command {
         /// FILE or FILE:VARIABLE.
         #[arg(long, value_name = "FILE[:VAR]")]
         to: Option<String>,
-        /// zlib/deflate level (1-9) for --to.
+        /// zlib/deflate level for --to: 1 (fast) to 9 (small); 0 writes uncompressed.
         #[arg(long, value_name = "LEVEL")]
         deflate: Option<u8>,
         /// Replace an existing --to file.
@@ -279,14 +279,18 @@ pub fn main() -> i32 {
     match outcome {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!(
-                "tessera: error: {}",
-                crate::quote::clip_long_lines(&format!("{e:#}"))
+            // Written without panicking should stderr be closed (`2>&1 | head -1`).
+            render::console_line(
+                &format!(
+                    "tessera: error: {}",
+                    crate::quote::clip_long_lines(&format!("{e:#}"))
+                ),
+                true,
             );
             if let Some(bt) = e.downcast_ref::<crate::Error>().and_then(|e| e.backtrace()) {
-                eprintln!("  backtrace of the failed task:");
+                render::console_line("  backtrace of the failed task:", true);
                 for line in bt.lines() {
-                    eprintln!("    {line}");
+                    render::console_line(&format!("    {line}"), true);
                 }
             }
             1
@@ -637,6 +641,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 return Ok(());
             }
             if let Some(target) = to {
+                if target.ends_with(':') {
+                    return Err(anyhow!(
+                        "--to {}: the variable name after ':' is empty; give one \
+                         (FILE:VARIABLE) or leave out the ':' (FILE)",
+                        crate::quote::quote(&target),
+                    ));
+                }
                 let (file, var) = split_target(&target, &labeled);
                 crate::io::names::check_output_variable(std::path::Path::new(&file), &var)
                     .map_err(|m| anyhow!("--to: {m}"))?;

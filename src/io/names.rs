@@ -4,7 +4,7 @@
 //! after the whole computation ("NetCDF: Name contains illegal characters"), or worse,
 //! was accepted as something else (`a/b` in HDF5 is a group and a dataset). The rules are
 //! netCDF-C's own (`NC_check_name`), so a name passes here exactly when the library
-//! would take it: not empty, at most 256 bytes, first character an ASCII letter, digit or
+//! would take it and give back intact: not empty, at most 255 bytes, first character an ASCII letter, digit or
 //! `_` or any non-ASCII character, then no ASCII control characters and no `/`, and no
 //! trailing space. (The NetCDF User Guide discourages names starting with a digit or
 //! `_`, but the library accepts them, and so do we.) HDF5 outputs take a dataset path
@@ -13,8 +13,11 @@
 use crate::quote::quote;
 use std::path::Path;
 
-/// Longest NetCDF name in bytes (netCDF-C's `NC_MAX_NAME`).
-pub const NC_MAX_NAME: usize = 256;
+/// Longest NetCDF name in bytes we write: one less than netCDF-C's `NC_MAX_NAME` (256).
+/// The library takes a 256-byte name, but it does not come back intact: `ncdump` prints it
+/// with stray bytes and reading it back fails, since readers size their buffers for
+/// `NC_MAX_NAME` bytes including the terminating NUL.
+pub const NC_MAX_NAME: usize = 255;
 
 /// What is wrong with `name` as a NetCDF variable name, or `None` if netCDF-C accepts it.
 pub fn netcdf_name_problem(name: &str) -> Option<String> {

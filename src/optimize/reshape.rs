@@ -267,10 +267,12 @@ fn kept_output(
 /// The lead chunks times `rest_in / rest_out` (exact: every chunk is a whole number of
 /// output rows).
 fn scale(lead: &AxisChunks, rest_in: usize, rest_out: usize) -> AxisChunks {
-    let len = lead.extent() / rest_out * rest_in;
+    // Multiply first (in u128, so no overflow): a chunk of 3 rows of 4 is 2 rows of 6.
+    let times = |c: usize| (c as u128 * rest_in as u128 / rest_out.max(1) as u128) as usize;
+    let len = times(lead.extent());
     match lead.regular_block() {
-        Some(b) => AxisChunks::regular(len, b / rest_out * rest_in),
-        None => AxisChunks::from_sizes(lead.iter().map(|&c| c * rest_in / rest_out).collect()),
+        Some(b) => AxisChunks::regular(len, times(b)),
+        None => AxisChunks::from_sizes(lead.iter().map(|&c| times(c)).collect()),
     }
 }
 
