@@ -45,7 +45,10 @@ impl RuntimeArgs {
         }
         if let Some(d) = &self.spill_dir {
             if !d.is_dir() {
-                return Err(anyhow!("--spill-dir {}: no such directory", d.display()));
+                return Err(anyhow!(
+                    "--spill-dir {}: no such directory",
+                    crate::quote::path(d)
+                ));
             }
             o.spill_dir = d.clone();
         }

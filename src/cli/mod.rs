@@ -420,8 +420,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = outcome?;
             if let Some(path) = report {
                 let text = serde_json::to_string_pretty(&summary.report)?;
-                std::fs::write(&path, text)
-                    .with_context(|| format!("cannot write report {}", path.display()))?;
+                std::fs::write(&path, text).with_context(|| {
+                    format!("cannot write report {}", crate::quote::path(&path))
+                })?;
             }
             if !quiet {
                 render::console_line(render::summary_table(&summary.report).trim_end(), true);
@@ -542,9 +543,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Report { report, plot } => {
             let text = std::fs::read_to_string(&report)
-                .with_context(|| format!("cannot read report {}", report.display()))?;
-            let r: crate::runtime::RunReport = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a Tessera run report", report.display()))?;
+                .with_context(|| format!("cannot read report {}", crate::quote::path(&report)))?;
+            let r: crate::runtime::RunReport = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is not a Tessera run report",
+                    crate::quote::path(&report)
+                )
+            })?;
             say!("{}", render::summary_table(&r).trim_end());
             if let Some(out) = plot {
                 let p = crate::plot::plot(&r, &out)?;
@@ -690,8 +695,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(path) = report {
                 let r = client.last_report().unwrap_or_default();
                 let text = serde_json::to_string_pretty(&r)?;
-                std::fs::write(&path, text)
-                    .with_context(|| format!("cannot write report {}", path.display()))?;
+                std::fs::write(&path, text).with_context(|| {
+                    format!("cannot write report {}", crate::quote::path(&path))
+                })?;
             }
             if json {
                 let out = add_labels(
@@ -919,7 +925,7 @@ fn write_report(
         let r = client.last_report().unwrap_or_default();
         let text = serde_json::to_string_pretty(&r)?;
         std::fs::write(path, text)
-            .with_context(|| format!("cannot write report {}", path.display()))?;
+            .with_context(|| format!("cannot write report {}", crate::quote::path(path)))?;
     }
     Ok(())
 }

@@ -173,10 +173,20 @@ fn write_climate(
         FileFormat::NetCdf4 => write_netcdf(temp.path(), &plan, feed),
         FileFormat::Hdf5 => write_hdf5(temp.path(), &plan, feed),
     })
-    .with_context(|| format!("{}: writing the climate file failed", path.display()))?;
+    .with_context(|| {
+        format!(
+            "{}: writing the climate file failed",
+            crate::quote::path(path)
+        )
+    })?;
     temp.move_to(path, overwrite)?;
     let bytes = std::fs::metadata(path)
-        .with_context(|| format!("{}: written but cannot be inspected", path.display()))?
+        .with_context(|| {
+            format!(
+                "{}: written but cannot be inspected",
+                crate::quote::path(path)
+            )
+        })?
         .len();
     Ok(GenSummary {
         path: path.to_path_buf(),
@@ -1167,13 +1177,16 @@ fn write_hdf5_text(location: &hdf5::Location, name: &str, value: &str) -> Result
 /// Checks that `path` can be written: it names a file in an existing directory, and does
 /// not exist yet unless `overwrite`.
 fn check_target(path: &Path, overwrite: bool) -> Result<()> {
-    let shown = path.display();
+    let shown = crate::quote::path(path);
     if path.file_name().is_none() {
         bail!("'{shown}' does not name a file");
     }
     let dir = directory_of(path);
     if !dir.is_dir() {
-        bail!("{shown}: directory '{}' does not exist", dir.display());
+        bail!(
+            "{shown}: directory '{}' does not exist",
+            crate::quote::path(&dir)
+        );
     }
     if path.is_dir() {
         bail!("{shown}: is a directory");
@@ -1206,7 +1219,7 @@ impl TempFile {
         static SEQUENCE: AtomicU64 = AtomicU64::new(0);
         let name = target
             .file_name()
-            .ok_or_else(|| anyhow!("'{}' does not name a file", target.display()))?
+            .ok_or_else(|| anyhow!("'{}' does not name a file", crate::quote::path(target)))?
             .to_string_lossy();
         let n = SEQUENCE.fetch_add(1, Ordering::Relaxed);
         let file = format!(".{name}.tmp-{}-{n}", std::process::id());

@@ -167,9 +167,13 @@ pub fn write(path: &Path, c: &Chunk) -> Result<()> {
     out.extend_from_slice(c.data.as_bytes());
     let tmp = path.with_extension("npy.tmp");
     std::fs::write(&tmp, &out)
-        .map_err(|e| Error::Io(format!("{}: cannot write: {e}", tmp.display())))?;
-    std::fs::rename(&tmp, path)
-        .map_err(|e| Error::Io(format!("{}: cannot rename into place: {e}", path.display())))
+        .map_err(|e| Error::Io(format!("{}: cannot write: {e}", crate::quote::path(&tmp))))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        Error::Io(format!(
+            "{}: cannot rename into place: {e}",
+            crate::quote::path(path)
+        ))
+    })
 }
 
 #[cfg(test)]

@@ -92,7 +92,7 @@ fn tmp_path(target: &Path) -> Result<PathBuf> {
     let name = target
         .file_name()
         .and_then(|n| n.to_str())
-        .ok_or_else(|| Error::Io(format!("{}: not a file path", target.display())))?;
+        .ok_or_else(|| Error::Io(format!("{}: not a file path", crate::quote::path(target))))?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -100,8 +100,8 @@ fn tmp_path(target: &Path) -> Result<PathBuf> {
     if !dir.is_dir() {
         return Err(Error::Io(format!(
             "{}: directory {} does not exist",
-            target.display(),
-            dir.display()
+            crate::quote::path(target),
+            crate::quote::path(&dir)
         )));
     }
     Ok(dir.join(format!(".{name}.tessera-{}.tmp", std::process::id())))
@@ -283,8 +283,11 @@ fn nc_write_err(tmp: &Path) -> impl Fn(netcdf::Error) -> Error + '_ {
     move |e| {
         let dir = tmp.parent().unwrap_or(Path::new("."));
         match super::os_cause::write_failure_cause(dir) {
-            Some(cause) => Error::Io(format!("cannot write {}: {cause} ({e})", tmp.display())),
-            None => Error::Io(format!("cannot write {}: {e}", tmp.display())),
+            Some(cause) => Error::Io(format!(
+                "cannot write {}: {cause} ({e})",
+                crate::quote::path(tmp)
+            )),
+            None => Error::Io(format!("cannot write {}: {e}", crate::quote::path(tmp))),
         }
     }
 }

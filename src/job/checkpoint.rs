@@ -87,7 +87,7 @@ impl Checkpoint {
                 ..Default::default()
             },
             Err(e) => {
-                return Err(Error::Job(format!("cannot read {}: {e}", path.display())));
+                return Err(Error::Job(format!("cannot read {}: {e}", crate::quote::path(&path))));
             }
         };
         if manifest.job != job {
@@ -169,7 +169,7 @@ impl Checkpoint {
             .and_then(|_| std::fs::rename(&tmp, &path))
             .map_err(|e| {
                 let _ = std::fs::remove_file(&tmp);
-                Error::Job(format!("cannot write {}: {e}", path.display()))
+                Error::Job(format!("cannot write {}: {e}", crate::quote::path(&path)))
             })
     }
 }

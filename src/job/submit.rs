@@ -64,7 +64,7 @@ pub struct SubmitOptions {
 
 /// Absolute form of a path (relative to the current directory).
 fn absolute(p: &Path) -> Result<PathBuf> {
-    std::path::absolute(p).map_err(|e| Error::Job(format!("{}: {e}", p.display())))
+    std::path::absolute(p).map_err(|e| Error::Job(format!("{}: {e}", crate::quote::path(p))))
 }
 
 fn check_time(t: &str) -> Result<()> {
@@ -102,7 +102,7 @@ pub fn script(job: &Job, o: &SubmitOptions) -> Result<String> {
     check_time(&o.time)?;
     let template = match &o.template {
         Some(t) => std::fs::read_to_string(t)
-            .map_err(|e| Error::Job(format!("--template {}: {e}", t.display())))?,
+            .map_err(|e| Error::Job(format!("--template {}: {e}", crate::quote::path(t))))?,
         None => TEMPLATE.to_string(),
     };
     let exe = std::env::current_exe()
