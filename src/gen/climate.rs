@@ -1185,7 +1185,7 @@ fn check_target(path: &Path, overwrite: bool) -> Result<()> {
     if !dir.is_dir() {
         bail!(
             "{shown}: directory '{}' does not exist",
-            crate::quote::path(&dir)
+            crate::quote::path(dir)
         );
     }
     if path.is_dir() {
