@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{mpirun_available, tessera};
+use common::{mpirun_available, tessera, SmallDisk};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -483,40 +483,6 @@ fn mpi_runs_end_cleanly_with_heartbeats_off_or_short() {
             "--heartbeat-timeout {t}"
         );
         assert!(!err.contains("MPI_Comm_free"), "{err}");
-    }
-}
-
-/// A 2 MB tmpfs mounted for a test, unmounted at the end; `None` (the test skips) where
-/// mounting is not permitted.
-struct SmallDisk(PathBuf);
-
-impl SmallDisk {
-    fn mount(dir: &Path) -> Option<SmallDisk> {
-        std::fs::create_dir_all(dir).expect("mount point");
-        match Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
-            .arg(dir)
-            .output()
-        {
-            Ok(o) if o.status.success() => Some(SmallDisk(dir.to_path_buf())),
-            Ok(o) => {
-                eprintln!(
-                    "cannot mount a small tmpfs (skipped): {}",
-                    String::from_utf8_lossy(&o.stderr)
-                );
-                None
-            }
-            Err(e) => {
-                eprintln!("cannot run mount (skipped): {e}");
-                None
-            }
-        }
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
     }
 }
 

@@ -8,9 +8,9 @@
 
 mod common;
 
-use common::{mpirun_available, ok_json, tessera};
+use common::{mpirun_available, ok_json, output_within_deadline, tessera};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tessera");
@@ -47,26 +47,11 @@ fn measured(args: &[&str], env: &[(&str, &str)]) -> (Output, Option<u64>) {
         eprintln!("/usr/bin/time not found: peak memory not checked");
         Command::new(BIN)
     };
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd.spawn().expect("spawn tessera");
-    let pid = child.id();
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(Duration::from_secs(120)).is_err() {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            return true;
-        }
-        false
-    });
-    let mut out = child.wait_with_output().expect("output");
-    let _ = done_tx.send(());
-    assert!(
-        !watchdog.join().unwrap_or(false),
-        "tessera {args:?} did not finish within 120 s"
-    );
+    let mut out = output_within_deadline(cmd, &format!("tessera {args:?}"));
     let mut rss = None;
     if timed {
         let text = stderr(&out);

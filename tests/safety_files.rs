@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{mpirun_available, tessera};
+use common::{mpirun_available, tessera, SmallDisk};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -714,35 +714,6 @@ fn eval_to_removes_stale_temp_files_of_its_target() {
     assert!(!dead.exists(), "the stale temp file survived");
     assert!(live.exists(), "a live writer's file was removed");
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// A small tmpfs mounted for a test, unmounted on drop.
-struct SmallDisk(PathBuf);
-
-impl SmallDisk {
-    fn mount(dir: &Path) -> Option<SmallDisk> {
-        std::fs::create_dir_all(dir).expect("mount point");
-        let o = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs", &s(dir)])
-            .output();
-        match o {
-            Ok(o) if o.status.success() => Some(SmallDisk(dir.to_path_buf())),
-            Ok(o) => {
-                eprintln!("cannot mount a small tmpfs (skipped): {}", stderr(&o));
-                None
-            }
-            Err(e) => {
-                eprintln!("cannot run mount (skipped): {e}");
-                None
-            }
-        }
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
 }
 
 /// Issue #13 item 9: a NetCDF (and HDF5) output bigger than the disk fails naming the OS

@@ -9,7 +9,7 @@
 
 use super::chunk::Chunk;
 use super::dtype::{DType, Element};
-use crate::comm::nesting::bounded;
+use super::nesting::bounded;
 use crate::with_dtype;
 use ndarray::{ArrayViewD, IxDyn, Zip};
 use serde::{Deserialize, Serialize};

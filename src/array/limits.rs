@@ -77,7 +77,7 @@ fn how_to_raise() -> String {
 }
 
 /// Python tuple syntax, as a `chunks=` argument is written.
-fn tuple(v: &[usize]) -> String {
+pub(crate) fn tuple(v: &[usize]) -> String {
     match v {
         [one] => format!("({one},)"),
         _ => format!(

@@ -14,6 +14,7 @@ pub mod elementwise;
 pub mod error;
 pub mod graph;
 pub mod limits;
+pub mod nesting;
 pub mod reduce;
 pub mod slicing;
 

@@ -10,7 +10,6 @@
 pub mod compress;
 pub mod local;
 pub mod mpi;
-pub mod nesting;
 pub mod payload;
 pub mod selftest;
 

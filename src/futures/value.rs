@@ -48,7 +48,7 @@ pub enum Skel {
     /// See [`Value::Str`].
     Str(String),
     /// See [`Value::List`] (nesting bounded when decoded from the wire).
-    List(#[serde(deserialize_with = "crate::comm::nesting::bounded")] Vec<Skel>),
+    List(#[serde(deserialize_with = "crate::array::nesting::bounded")] Vec<Skel>),
     /// An array whose bytes start at `offset` in the payload.
     Array {
         /// Dtype and shape.

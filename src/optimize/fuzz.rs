@@ -38,18 +38,7 @@ impl Rng {
     }
 }
 
-fn tuple(v: &[usize]) -> String {
-    match v {
-        [one] => format!("({one},)"),
-        _ => format!(
-            "({})",
-            v.iter()
-                .map(|x| x.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
+use crate::array::limits::tuple;
 
 /// Random explicit chunks for a shape (`((2, 3), (4,))`).
 fn chunks(r: &mut Rng, shape: &[usize]) -> String {

@@ -194,9 +194,15 @@ pub fn tessera(ranks: Option<usize>, args: &[&str]) -> Output {
             c
         }
     };
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args);
+    output_within_deadline(cmd, &format!("tessera {args:?}"))
+}
+
+/// Runs `cmd` to completion with its output captured, killing it after 120 s (the test
+/// then fails naming `what`). The pipes are drained while waiting (large outputs).
+pub fn output_within_deadline(mut cmd: Command, what: &str) -> Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let child = cmd.spawn().expect("spawn tessera");
-    // A watchdog kills a hung run; the pipes are drained while waiting (large outputs).
     let pid = child.id();
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
@@ -209,8 +215,42 @@ pub fn tessera(ranks: Option<usize>, args: &[&str]) -> Output {
     let out = child.wait_with_output().expect("output");
     let _ = done_tx.send(());
     let killed = watchdog.join().unwrap_or(false);
-    assert!(!killed, "tessera {args:?} did not finish within 120 s");
+    assert!(!killed, "{what} did not finish within 120 s");
     out
+}
+
+/// A 2 MB tmpfs mounted for a test (a disk that fills), unmounted on drop; `None` (the
+/// test skips, saying why) where mounting is not permitted.
+pub struct SmallDisk(pub PathBuf);
+
+impl SmallDisk {
+    pub fn mount(dir: &std::path::Path) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).expect("mount point");
+        match Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+            .arg(dir)
+            .output()
+        {
+            Ok(o) if o.status.success() => Some(SmallDisk(dir.to_path_buf())),
+            Ok(o) => {
+                eprintln!(
+                    "cannot mount a small tmpfs (skipped): {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("cannot run mount (skipped): {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
 }
 
 pub fn ok_json(out: &Output) -> serde_json::Value {

@@ -6,6 +6,8 @@
 //! few megabytes and overflow the receiving thread's stack, which aborts the process
 //! instead of reporting "malformed control message". Recursive fields are decoded through
 //! [`bounded`], which counts the levels on this thread and fails past [`MAX_NESTING`].
+//! It lives with the array types because the recursive types are theirs (and the futures
+//! values above them); the transport only moves bytes and knows none of them.
 
 use serde::{de::Error as _, Deserialize, Deserializer};
 use std::cell::Cell;
