@@ -28,7 +28,7 @@ impl Drop for Level {
     }
 }
 
-/// Decodes a recursive field (`#[serde(deserialize_with = "crate::comm::nesting::bounded")]`)
+/// Decodes a recursive field (`#[serde(deserialize_with = "crate::array::nesting::bounded")]`)
 /// one level deeper; fails past [`MAX_NESTING`] levels.
 pub fn bounded<'de, D, T>(d: D) -> Result<T, D::Error>
 where
