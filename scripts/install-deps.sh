@@ -2,7 +2,9 @@
 # Installs the system packages Tessera builds and tests with (Debian/Ubuntu), only those missing.
 set -euo pipefail
 PKGS=(openmpi-bin libopenmpi-dev libclang-dev clang pkg-config libhdf5-dev libnetcdf-dev hdf5-tools netcdf-bin
-      fonts-dejavu-core)
+      fonts-dejavu-core
+      # the tests' watchdog (kill) and peak-memory checks (/usr/bin/time)
+      procps time)
 # Slurm for `tessera submit` and the tests' single-node cluster (slurm/local-cluster.sh);
 # libpmix-dev holds the library srun's pmix plugin loads.
 SLURM_PKGS=(slurm-wlm munge libpmix-dev)
