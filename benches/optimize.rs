@@ -72,7 +72,7 @@ fn timed(
     reference: f64,
 ) -> DArray {
     // The plan `persist` runs: blocks stay on the workers.
-    let mut plan = tessera::runtime::plan::Plan::build(0, a, false);
+    let mut plan = tessera::array::plan::Plan::build(0, a, false);
     let ctx = tessera::optimize::Context {
         workers: client.workers(),
     };

@@ -21,11 +21,11 @@ use std::time::{Duration, Instant};
 
 use tessera::array::elementwise::{EExpr, UFunc};
 use tessera::array::graph::Op;
+use tessera::array::plan::{ChunkKey, Plan};
 use tessera::comm::compress::Codec;
 use tessera::comm::Rank;
 use tessera::futures::value::Skel;
 use tessera::runtime::failure::Failure;
-use tessera::runtime::plan::{ChunkKey, Plan};
 use tessera::runtime::protocol::{Cmd, Msg, Packing, TaskDone, WorkerCounters};
 
 /// Longest time one input may take before it counts as a hang.

@@ -5,6 +5,7 @@
 //! fused expression of their operands; chunk grids of operands are unified to their common
 //! refinement, as dask's `unify_chunks` does.
 
+use super::binop::BinOp;
 use super::chunk::Chunk;
 use super::chunks::{normalize, normalize_axis_index, AxisChunks, ChunkGrid, ChunkSpec};
 use super::dtype::{DType, ScalarKind};
@@ -15,7 +16,6 @@ use super::limits;
 use super::reduce::{ReduceFunc, ReduceKind};
 use super::slicing::{self, Index};
 use super::Result;
-use crate::expr::ast::BinOp;
 use crate::optimize::reshape;
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 //! operation whatever the number of chunks, so a million-chunk array costs one node. The
 //! per-block work is described by each [`Op`]'s parameters and expanded into tasks only
 //! while scheduling. `Op` is generic over how it refers to its inputs: handles in the user's
-//! graph, plan indices in the [`Plan`](crate::runtime::plan::Plan) sent to workers.
+//! graph, plan indices in the [`Plan`](crate::array::plan::Plan) sent to workers.
 
 use super::chunk::Chunk;
 use super::chunks::{AxisChunks, ChunkGrid};
@@ -183,7 +183,7 @@ pub enum Op<I> {
     /// Data held by the caller (a `.npy` file, an `ndarray`), cut into blocks on demand.
     Local(#[serde(skip)] Option<Arc<Chunk>>),
     /// Values read from a file by the worker that runs the block (hyperslab per block).
-    Read(std::sync::Arc<crate::io::read::ReadSpec>),
+    Read(std::sync::Arc<super::source::ReadSpec>),
     /// Chunks already held by workers from an earlier `persist`.
     Persisted(#[serde(skip)] Option<Arc<dyn Resident>>, PersistedKey),
     /// A fused elementwise expression over inputs broadcast to this node's grid.

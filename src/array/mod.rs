@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod axis_chunks;
+pub mod binop;
 pub mod blocks;
 pub mod chunk;
 pub mod chunks;
@@ -15,8 +16,10 @@ pub mod error;
 pub mod graph;
 pub mod limits;
 pub mod nesting;
+pub mod plan;
 pub mod reduce;
 pub mod slicing;
+pub mod source;
 
 pub use error::ArrayError;
 

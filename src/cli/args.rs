@@ -1,5 +1,7 @@
 //! Command-line settings shared by the commands that run work, and their value parsers.
 
+use crate::runtime::size::parse_size;
+use crate::runtime::worker::parse_compression;
 use crate::runtime::ClientOptions;
 use anyhow::anyhow;
 use std::path::PathBuf;
@@ -91,41 +93,4 @@ pub fn apply_max_blocks(flag: Option<usize>) -> anyhow::Result<()> {
 /// Seconds, from 0 (off).
 pub fn parse_heartbeat_timeout(s: &str) -> Result<f64, String> {
     crate::runtime::heartbeat::parse_timeout(s).map(|d| d.map_or(0.0, |d| d.as_secs_f64()))
-}
-
-/// `auto`, `on` or `off`.
-pub fn parse_compression(s: &str) -> Result<crate::runtime::worker::Compression, String> {
-    use crate::runtime::worker::Compression;
-    match s {
-        "auto" => Ok(Compression::Auto),
-        "on" => Ok(Compression::On),
-        "off" => Ok(Compression::Off),
-        _ => Err(format!("'{s}' is not a compression mode (auto, on, off)")),
-    }
-}
-
-/// `4096`, `512K`, `512M`, `4G` (binary multiples).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m = match c.to_ascii_uppercase() {
-                'K' => 1u64 << 10,
-                'M' => 1 << 20,
-                'G' => 1 << 30,
-                'T' => 1 << 40,
-                _ => return Err(format!("unknown size suffix in '{s}' (use K, M, G or T)")),
-            };
-            (&t[..i], m)
-        }
-        _ => (t, 1),
-    };
-    let n: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size such as 512M or 4G"))?;
-    if n.is_nan() || n <= 0.0 {
-        return Err(format!("size must be positive, got '{s}'"));
-    }
-    Ok((n * mult as f64) as u64)
 }

@@ -6,7 +6,9 @@ mod clobber;
 pub mod progress;
 pub mod render;
 
-pub use args::{parse_compression, parse_size, RuntimeArgs};
+pub use crate::runtime::size::parse_size;
+pub use crate::runtime::worker::parse_compression;
+pub use args::RuntimeArgs;
 use render::{data_json, describe_labels, labels_json, render};
 
 use crate::array::api;

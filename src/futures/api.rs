@@ -2,15 +2,15 @@
 //! failed task again on the caller's thread.
 
 use super::future::Future;
-use super::registry;
-use super::value::Value;
 use crate::array::chunk::Chunk;
 use crate::array::dtype::Element;
 use crate::array::graph::{DArray, Op};
+use crate::array::plan::ChunkKey;
 use crate::error::{Error, Result};
 use crate::runtime::link::{FutureStatus, Request, SchedArg, TaskSpec};
-use crate::runtime::plan::ChunkKey;
+use crate::runtime::registry;
 use crate::runtime::tasks::ArgSource;
+use crate::runtime::value::Value;
 use crate::Client;
 use std::sync::Arc;
 

@@ -7,8 +7,8 @@
 //! status changes.
 
 use crate::error::{Error, Result};
-use crate::futures::value::Value;
 use crate::runtime::link::{FutureStatus, Link, Request};
+use crate::runtime::value::Value;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};

@@ -24,13 +24,11 @@
 pub mod api;
 pub mod as_completed;
 pub mod future;
-pub mod registry;
 pub mod selftest;
-pub mod value;
 
 pub use crate::runtime::link::{FutureStatus, TaskFailure};
+pub use crate::runtime::registry::{self, register, TaskError};
+pub use crate::runtime::value::{self, Value};
 pub use api::Arg;
 pub use as_completed::{as_completed, AsCompleted};
 pub use future::Future;
-pub use registry::{register, TaskError};
-pub use value::Value;

@@ -10,30 +10,8 @@
 
 use super::attr::AttrValue;
 use super::meta::VarInfo;
-use crate::array::chunk::Chunk;
-use crate::array::dtype::{DType, Element};
-use crate::with_dtype;
-use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// How to turn stored values into decoded ones. Travels to workers with each read.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CfDecode {
-    /// Stored type, after `_Unsigned` reinterpretation.
-    pub stored: DType,
-    /// Decoded type.
-    pub decoded: DType,
-    /// Values (in the stored type, as f64) that mean "missing".
-    pub missing: Vec<f64>,
-    /// Smallest valid value.
-    pub valid_min: Option<f64>,
-    /// Largest valid value.
-    pub valid_max: Option<f64>,
-    /// Multiply by.
-    pub scale: Option<f64>,
-    /// Then add.
-    pub offset: Option<f64>,
-}
+use crate::array::dtype::DType;
+pub use crate::array::source::CfDecode;
 
 /// The unsigned twin of a signed integer type.
 fn unsigned_of(d: DType) -> DType {
@@ -66,154 +44,91 @@ fn as_unsigned(v: f64, signed: DType) -> f64 {
     v + 2f64.powi(bits as i32)
 }
 
-impl CfDecode {
-    /// Builds the decoding for a variable from its attributes, or `None` when decoding
-    /// changes nothing.
-    pub fn for_var(v: &VarInfo, stored: DType) -> Option<CfDecode> {
-        let unsigned = stored.is_signed_int()
-            && v.attr("_Unsigned")
-                .and_then(|a| a.text())
-                .is_some_and(|t| t.eq_ignore_ascii_case("true"));
-        let st = if unsigned {
-            unsigned_of(stored)
-        } else {
-            stored
-        };
-        let conv = |x: f64| if unsigned { as_unsigned(x, stored) } else { x };
-        let mut missing: Vec<f64> = Vec::new();
-        for key in ["_FillValue", "missing_value"] {
-            if let Some(a) = v.attr(key) {
-                for x in a.numbers() {
-                    let x = if st.is_float() {
-                        // Compare in the stored type: a float32 variable's fill is a float32.
-                        if st == DType::F32 {
-                            x as f32 as f64
-                        } else {
-                            x
-                        }
+/// Builds the decoding for a variable from its attributes, or `None` when decoding
+/// changes nothing.
+pub fn decode_for(v: &VarInfo, stored: DType) -> Option<CfDecode> {
+    let unsigned = stored.is_signed_int()
+        && v.attr("_Unsigned")
+            .and_then(|a| a.text())
+            .is_some_and(|t| t.eq_ignore_ascii_case("true"));
+    let st = if unsigned {
+        unsigned_of(stored)
+    } else {
+        stored
+    };
+    let conv = |x: f64| if unsigned { as_unsigned(x, stored) } else { x };
+    let mut missing: Vec<f64> = Vec::new();
+    for key in ["_FillValue", "missing_value"] {
+        if let Some(a) = v.attr(key) {
+            for x in a.numbers() {
+                let x = if st.is_float() {
+                    // Compare in the stored type: a float32 variable's fill is a float32.
+                    if st == DType::F32 {
+                        x as f32 as f64
                     } else {
-                        conv(x)
-                    };
-                    if representable(x, st)
-                        && !missing
-                            .iter()
-                            .any(|m| m == &x || (m.is_nan() && x.is_nan()))
-                    {
-                        missing.push(x);
+                        x
                     }
+                } else {
+                    conv(x)
+                };
+                if representable(x, st)
+                    && !missing
+                        .iter()
+                        .any(|m| m == &x || (m.is_nan() && x.is_nan()))
+                {
+                    missing.push(x);
                 }
             }
         }
-        let mut valid_min = v.attr("valid_min").and_then(AttrValue::first_f64).map(conv);
-        let mut valid_max = v.attr("valid_max").and_then(AttrValue::first_f64).map(conv);
-        if let Some(r) = v.attr("valid_range") {
-            let n = r.numbers();
-            if n.len() == 2 {
-                valid_min = Some(conv(n[0]));
-                valid_max = Some(conv(n[1]));
-            }
+    }
+    let mut valid_min = v.attr("valid_min").and_then(AttrValue::first_f64).map(conv);
+    let mut valid_max = v.attr("valid_max").and_then(AttrValue::first_f64).map(conv);
+    if let Some(r) = v.attr("valid_range") {
+        let n = r.numbers();
+        if n.len() == 2 {
+            valid_min = Some(conv(n[0]));
+            valid_max = Some(conv(n[1]));
         }
-        let scale_attr = v.attr("scale_factor");
-        let offset_attr = v.attr("add_offset");
-        let scale = scale_attr.and_then(AttrValue::first_f64);
-        let offset = offset_attr.and_then(AttrValue::first_f64);
-        let masks = !missing.is_empty() || valid_min.is_some() || valid_max.is_some();
-        let decoded = if scale.is_some() || offset.is_some() {
-            let st_t = scale_attr.and_then(AttrValue::dtype);
-            let of_t = offset_attr.and_then(AttrValue::dtype);
-            match (st_t, of_t) {
-                (Some(a), Some(b)) if a == b && a.is_float() => {
-                    if st.is_int() && st.size() == 4 {
-                        DType::F64
-                    } else {
-                        a
-                    }
+    }
+    let scale_attr = v.attr("scale_factor");
+    let offset_attr = v.attr("add_offset");
+    let scale = scale_attr.and_then(AttrValue::first_f64);
+    let offset = offset_attr.and_then(AttrValue::first_f64);
+    let masks = !missing.is_empty() || valid_min.is_some() || valid_max.is_some();
+    let decoded = if scale.is_some() || offset.is_some() {
+        let st_t = scale_attr.and_then(AttrValue::dtype);
+        let of_t = offset_attr.and_then(AttrValue::dtype);
+        match (st_t, of_t) {
+            (Some(a), Some(b)) if a == b && a.is_float() => {
+                if st.is_int() && st.size() == 4 {
+                    DType::F64
+                } else {
+                    a
                 }
-                (_, Some(_)) => DType::F64,
-                (Some(a), None) if a.is_float() => a,
-                _ => DType::F64,
             }
-        } else if masks && !st.is_float() {
-            if st.size() <= 2 {
-                DType::F32
-            } else {
-                DType::F64
-            }
+            (_, Some(_)) => DType::F64,
+            (Some(a), None) if a.is_float() => a,
+            _ => DType::F64,
+        }
+    } else if masks && !st.is_float() {
+        if st.size() <= 2 {
+            DType::F32
         } else {
-            st
-        };
-        if !masks && scale.is_none() && offset.is_none() && decoded == stored {
-            return None;
+            DType::F64
         }
-        Some(CfDecode {
-            stored: st,
-            decoded,
-            missing,
-            valid_min,
-            valid_max,
-            scale,
-            offset,
-        })
+    } else {
+        st
+    };
+    if !masks && scale.is_none() && offset.is_none() && decoded == stored {
+        return None;
     }
-
-    /// Decodes a block of stored values (given in the file's type, before `_Unsigned`).
-    pub fn apply(&self, raw: &Chunk) -> Chunk {
-        let raw = if raw.dtype != self.stored && raw.dtype.size() == self.stored.size() {
-            Chunk {
-                dtype: self.stored,
-                shape: raw.shape.clone(),
-                data: raw.data.clone(),
-            }
-        } else {
-            raw.clone()
-        };
-        let out_dt = self.decoded;
-        with_dtype!(self.stored, S, {
-            let src: &[S] = raw.data.typed();
-            with_dtype!(out_dt, O, {
-                let shape = raw.shape.clone();
-                Chunk::build::<O>(out_dt, &shape, |out| {
-                    if let Some(dst) = out.into_slice() {
-                        dst.par_chunks_mut(1 << 14)
-                            .zip(src.par_chunks(1 << 14))
-                            .for_each(|(d, s)| {
-                                for (o, &x) in d.iter_mut().zip(s) {
-                                    *o = O::from_f64(self.value(x));
-                                }
-                            });
-                    }
-                })
-            })
-        })
-    }
-
-    #[inline]
-    fn value<S: Element>(&self, x: S) -> f64 {
-        let v = x.to_f64();
-        if self.missing.contains(&v) {
-            return f64::NAN;
-        }
-        if self.valid_min.is_some_and(|lo| v < lo) || self.valid_max.is_some_and(|hi| v > hi) {
-            return f64::NAN;
-        }
-        if self.decoded == DType::F32 {
-            // xarray unpacks into float32 in float32 arithmetic.
-            let mut y = v as f32;
-            if let Some(s) = self.scale {
-                y *= s as f32;
-            }
-            if let Some(o) = self.offset {
-                y += o as f32;
-            }
-            return y as f64;
-        }
-        let v = match self.scale {
-            Some(s) => v * s,
-            None => v,
-        };
-        match self.offset {
-            Some(o) => v + o,
-            None => v,
-        }
-    }
+    Some(CfDecode {
+        stored: st,
+        decoded,
+        missing,
+        valid_min,
+        valid_max,
+        scale,
+        offset,
+    })
 }

@@ -6,38 +6,7 @@ use crate::error::{Error, Result};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-/// On-disk formats Tessera reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum Format {
-    /// NetCDF-3 classic (`CDF\x01`).
-    Nc3Classic,
-    /// NetCDF-3 64-bit offset (`CDF\x02`).
-    Nc3Offset64,
-    /// NetCDF-3 64-bit data / CDF-5 (`CDF\x05`).
-    Nc3Cdf5,
-    /// NetCDF-4: HDF5 underneath, read through the NetCDF library (named dimensions).
-    Netcdf4,
-    /// A plain HDF5 file, read through the HDF5 library (dimensions are unnamed).
-    Hdf5,
-}
-
-impl Format {
-    /// Human name, as `ncdump -k` says it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Nc3Classic => "classic",
-            Format::Nc3Offset64 => "64-bit offset",
-            Format::Nc3Cdf5 => "cdf5",
-            Format::Netcdf4 => "netCDF-4",
-            Format::Hdf5 => "HDF5",
-        }
-    }
-
-    /// True when the NetCDF library reads it.
-    pub fn is_netcdf(self) -> bool {
-        self != Format::Hdf5
-    }
-}
+pub use crate::array::source::Format;
 
 const HDF5_MAGIC: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
 

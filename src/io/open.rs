@@ -148,7 +148,7 @@ pub fn open(path: &Path, var: &str, opts: &OpenOptions) -> Result<DataArray> {
         ))
     })?;
     let decode = if opts.decode {
-        CfDecode::for_var(&info, stored)
+        super::cf::decode_for(&info, stored)
     } else {
         None
     };
@@ -215,7 +215,7 @@ fn read_coords(path: &Path, info: &VarInfo, decode: bool) -> Result<Vec<(String,
         let Some((ci, raw)) = res? else { continue };
         let Some(dt) = ci.dtype else { continue };
         let values = if decode {
-            match CfDecode::for_var(&ci, dt) {
+            match super::cf::decode_for(&ci, dt) {
                 Some(d) => {
                     let c = crate::array::chunk::Chunk::from_slice::<f64>(DType::F64, &[len], &raw);
                     // Values were read as f64; mask and unpack them in f64.
@@ -250,7 +250,7 @@ fn read_coords(path: &Path, info: &VarInfo, decode: bool) -> Result<Vec<(String,
                 units: tu,
             }
         } else {
-            let dtype = match CfDecode::for_var(&ci, dt) {
+            let dtype = match super::cf::decode_for(&ci, dt) {
                 Some(d) if decode => d.decoded,
                 _ => dt,
             };

@@ -6,137 +6,14 @@
 //! asks the library for exactly its hyperslab, so slicing before reading reads only the
 //! selected bytes. Bytes read are counted per thread for the run report.
 
-use super::cf::CfDecode;
-use super::format::Format;
 use crate::array::chunk::Chunk;
-use crate::array::chunks::ChunkGrid;
-use crate::array::dtype::DType;
-use crate::array::graph::AxisPick;
 use crate::comm::Payload;
-use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// One output axis of a read: a strided run over a file axis, or a new length-1 axis.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ReadAxis {
-    /// Output position `i` reads file index `start + step * i` on `axis`.
-    File {
-        /// File axis.
-        axis: usize,
-        /// First file index.
-        start: usize,
-        /// Step (negative: reversed).
-        step: isize,
-    },
-    /// A new axis of length 1.
-    New,
-}
-
-/// Where a lazily read array's values come from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReadSpec {
-    /// Absolute path.
-    pub path: PathBuf,
-    /// Variable or dataset name.
-    pub var: String,
-    /// Format (which library reads it).
-    pub format: Format,
-    /// Stored element type.
-    pub stored: DType,
-    /// Shape of the variable in the file.
-    pub file_shape: Vec<usize>,
-    /// Output axes.
-    pub axes: Vec<ReadAxis>,
-    /// File axes fixed at one index (dropped by integer indexing): `(axis, index)`.
-    pub fixed: Vec<(usize, usize)>,
-    /// CF decoding, if any.
-    pub decode: Option<CfDecode>,
-}
-
-impl ReadSpec {
-    /// The whole variable.
-    pub fn whole(
-        path: PathBuf,
-        var: String,
-        format: Format,
-        stored: DType,
-        shape: Vec<usize>,
-        decode: Option<CfDecode>,
-    ) -> ReadSpec {
-        let axes = (0..shape.len())
-            .map(|axis| ReadAxis::File {
-                axis,
-                start: 0,
-                step: 1,
-            })
-            .collect();
-        ReadSpec {
-            path,
-            var,
-            format,
-            stored,
-            file_shape: shape,
-            axes,
-            fixed: vec![],
-            decode,
-        }
-    }
-
-    /// The same read with a basic-indexing selection applied on top (slicing pushed into
-    /// the hyperslab): `picks` come from the slicing planner over `grid`, this read's grid.
-    pub fn sliced(&self, picks: &[AxisPick], grid: &ChunkGrid) -> ReadSpec {
-        let mut out = self.clone();
-        out.axes.clear();
-        let mut a = 0; // input (this read's output) axis
-        for p in picks {
-            match p {
-                AxisPick::NewAxis => out.axes.push(ReadAxis::New),
-                AxisPick::Whole => {
-                    out.axes.push(self.axes[a].clone());
-                    a += 1;
-                }
-                AxisPick::Index { block, local } => {
-                    let g = grid.axis(a).offset(*block) + local;
-                    if let ReadAxis::File { axis, start, step } = &self.axes[a] {
-                        let idx = *start as isize + step * g as isize;
-                        out.fixed.push((*axis, idx.max(0) as usize));
-                    }
-                    a += 1;
-                }
-                AxisPick::Range(pieces) => {
-                    let ax = match (&self.axes[a], pieces.first()) {
-                        (ReadAxis::File { axis, start, step }, Some(first)) => {
-                            let g = grid.axis(a).offset(first.block) + first.start;
-                            ReadAxis::File {
-                                axis: *axis,
-                                start: (*start as isize + step * g as isize).max(0) as usize,
-                                step: step * first.step,
-                            }
-                        }
-                        (other, _) => other.clone(),
-                    };
-                    out.axes.push(ax);
-                    a += 1;
-                }
-            }
-        }
-        out.fixed.sort_unstable();
-        out
-    }
-
-    /// Element type of the values produced.
-    pub fn dtype(&self) -> DType {
-        self.decode.as_ref().map_or(self.stored, |d| d.decoded)
-    }
-
-    /// Bytes read from the file for a block of `shape` (stored type).
-    pub fn bytes_for(&self, shape: &[usize]) -> u64 {
-        (shape.iter().product::<usize>() * self.stored.size()) as u64
-    }
-}
+pub use crate::array::source::{ReadAxis, ReadSpec};
 
 thread_local! {
     static BYTES_READ: Cell<u64> = const { Cell::new(0) };

@@ -497,7 +497,7 @@ impl Checker<'_> {
         }
         if let Some(c) = &r.compression {
             out.compression = Some(
-                crate::cli::parse_compression(c.get_ref())
+                crate::runtime::worker::parse_compression(c.get_ref())
                     .or_else(|m| self.err(c.span().start, "runtime.compression", m))?,
             );
         }
@@ -518,7 +518,7 @@ impl Checker<'_> {
         let bytes = match s.get_ref() {
             SizeSpec::Bytes(b) => *b,
             SizeSpec::Text(t) => {
-                crate::cli::parse_size(t).or_else(|m| self.err(s.span().start, key, m))?
+                crate::runtime::size::parse_size(t).or_else(|m| self.err(s.span().start, key, m))?
             }
         };
         if bytes < min {

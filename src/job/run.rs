@@ -181,7 +181,7 @@ pub fn run(
             }
             OutputTarget::Print { json } => {
                 let text = print_value(client, o, value, *json)?;
-                crate::cli::render::console_line(&text, false);
+                crate::runtime::console::console_line(&text, false);
                 summary.printed.push(text);
             }
         }

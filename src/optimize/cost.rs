@@ -11,7 +11,7 @@
 
 use super::placement::place;
 use crate::array::graph::Op;
-use crate::runtime::plan::{Dep, Plan};
+use crate::array::plan::{Dep, Plan};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 

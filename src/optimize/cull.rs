@@ -7,7 +7,7 @@
 
 use super::{Context, Pass};
 use crate::array::graph::Op;
-use crate::runtime::plan::Plan;
+use crate::array::plan::Plan;
 use std::sync::Arc;
 
 /// The culling pass (run after fusion: it follows the stored inputs of each task).

@@ -4,7 +4,7 @@ use super::cost::{predict, Prediction};
 use super::{optimize, Context};
 use crate::array::chunks::AxisChunks;
 use crate::array::graph::{DArray, Op};
-use crate::runtime::plan::Plan;
+use crate::array::plan::Plan;
 use serde_json::{json, Value};
 
 /// The two plans of one expression and what each is predicted to cost.
@@ -28,7 +28,7 @@ pub fn explain_within_limits(
     root: &DArray,
     workers: usize,
 ) -> Result<Explanation, crate::array::ArrayError> {
-    crate::runtime::admission::check_blocks(&Plan::build(0, root, true))?;
+    crate::array::plan::check_blocks(&Plan::build(0, root, true))?;
     Ok(explain(root, workers))
 }
 

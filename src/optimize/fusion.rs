@@ -13,7 +13,7 @@
 
 use super::{Context, Pass};
 use crate::array::graph::Op;
-use crate::runtime::plan::Plan;
+use crate::array::plan::Plan;
 
 /// The fusion pass.
 pub struct Fuse;

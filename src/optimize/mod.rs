@@ -24,7 +24,7 @@ pub mod reshape;
 pub mod selection;
 pub mod slices;
 
-use crate::runtime::plan::Plan;
+use crate::array::plan::Plan;
 
 /// What passes may know besides the plan.
 #[derive(Debug, Clone, Copy)]
@@ -71,7 +71,7 @@ pub fn optimize(plan: &mut Plan, ctx: &Context) -> Vec<&'static str> {
 #[cfg(test)]
 pub(crate) mod testing {
     use crate::array::graph::DArray;
-    use crate::runtime::plan::Plan;
+    use crate::array::plan::Plan;
 
     /// The array of an expression in the language of `tessera eval`.
     pub fn array(src: &str) -> DArray {

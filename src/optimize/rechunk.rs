@@ -18,7 +18,7 @@
 use super::{Context, Pass};
 use crate::array::chunks::{AxisChunks, ChunkGrid};
 use crate::array::graph::Op;
-use crate::runtime::plan::Plan;
+use crate::array::plan::Plan;
 
 /// The rechunk pass.
 pub struct SplitRechunks;

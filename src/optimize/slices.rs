@@ -16,7 +16,7 @@ use super::selection::{compose, from_picks, is_identity, to_picks, Sel};
 use super::{Context, Pass};
 use crate::array::chunks::{AxisChunks, ChunkGrid};
 use crate::array::graph::{Generator, Op};
-use crate::runtime::plan::Plan;
+use crate::array::plan::Plan;
 
 /// The slice pushdown pass.
 pub struct PushSlices;

@@ -8,28 +8,8 @@
 //! asks more than a partition has, Tessera refuses such a plan at once, naming the array,
 //! the amount, the limit and what would fit.
 
-use super::plan::Plan;
-use crate::array::graph::Op;
-use crate::array::limits;
-use crate::array::ArrayError;
+use crate::array::plan::{check_blocks, describe, Plan};
 use crate::error::{Error, Result};
-
-fn what(op: &Op<usize>) -> String {
-    match op {
-        Op::Read(spec) => format!("array read from {}:{}", spec.path.display(), spec.var),
-        op => format!("array '{}'", op.name()),
-    }
-}
-
-/// Refuses a plan with an array of more blocks than the scheduler takes
-/// ([`limits::max_blocks`]): the first such array in topological order (usually the one
-/// the user chunked) is named, with its block count, the limit and a chunking that fits.
-pub fn check_blocks(plan: &Plan) -> Result<(), ArrayError> {
-    for n in &plan.nodes {
-        limits::check_grid(&n.grid, n.dtype.size(), &what(&n.op))?;
-    }
-    Ok(())
-}
 
 /// Refuses a plan whose largest block, or whose gathered result (`gather_whole`: the
 /// caller assembles it), is larger than `memory` bytes (the node's physical memory):
@@ -48,7 +28,7 @@ pub fn check_memory(plan: &Plan, gather_whole: bool, memory: u64) -> Result<()> 
                 "a block of the {} of shape {:?} would take {block} bytes, more than this \
                  node's memory ({memory} bytes): use smaller chunks (chunks='auto' makes \
                  blocks of about {} bytes)",
-                what(&n.op),
+                describe(&n.op),
                 n.grid.shape(),
                 crate::array::chunks::auto_chunk_bytes()
             )));

@@ -6,12 +6,12 @@
 use super::engine::Driver;
 use super::heartbeat::{self, Beating, Watch};
 use super::link::{idle_pause, ExecEvent, ExecOutcome, ExecRequest, Link, Request, DRIVE_FOR};
-use super::plan::Plan;
 use super::protocol::WorkerInfo;
 use super::report::RunReport;
 use super::worker::{Compression, Worker, WorkerConfig};
 use crate::array::chunk::Chunk;
 use crate::array::graph::{DArray, Op, PersistedKey, Resident};
+use crate::array::plan::Plan;
 use crate::comm::local::LocalTransport;
 use crate::comm::mpi::{launched_under_mpi, MpiTransport};
 use crate::comm::{Rank, Transport};

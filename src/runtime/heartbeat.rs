@@ -269,7 +269,7 @@ fn watch(
                 silent_for,
                 timeout,
             };
-            crate::cli::render::console_line(&format!("tessera: error: {lost}"), true);
+            crate::runtime::console::console_line(&format!("tessera: error: {lost}"), true);
             let _ = found.set(lost);
             declared = Some(now);
         }

@@ -9,15 +9,15 @@
 //! submit work.
 
 use super::engine::Driver;
-use super::plan::{ChunkKey, Plan};
 use super::protocol::WorkerInfo;
 use super::report::RunReport;
 use super::tasks::ArgSource;
 use crate::array::chunk::Chunk;
 use crate::array::graph::{DArray, PersistedKey};
+use crate::array::plan::{ChunkKey, Plan};
 use crate::comm::Rank;
 use crate::error::{Error, Result};
-use crate::futures::value::{Packed, Value};
+use crate::runtime::value::{Packed, Value};
 use crossbeam_channel::Sender;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,11 +2,11 @@
 //! serialized with bincode; chunk payloads never are (they travel beside a `Chunk` header).
 
 use super::failure::Failure;
-use super::plan::{ChunkKey, Plan};
 use super::store::StoreStats;
+use crate::array::plan::{ChunkKey, Plan};
 use crate::comm::compress::Codec;
 use crate::comm::Rank;
-use crate::futures::value::{Packed, Skel};
+use crate::runtime::value::{Packed, Skel};
 use serde::{Deserialize, Serialize};
 
 /// An argument of a futures task as the worker sees it.

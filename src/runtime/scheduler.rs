@@ -11,18 +11,18 @@
 //! moved hold exactly.
 
 use super::link::{ExecEvent, ExecOutcome};
-use super::plan::{ChunkKey, Dep, Plan};
 use super::progress::Progress;
 use super::protocol::{Cmd, Msg, WorkerCounters};
 use super::report::{MemorySample, RunReport, TaskSpan};
 use crate::array::blocks;
 use crate::array::chunk::Chunk;
 use crate::array::graph::Op;
+use crate::array::plan::{ChunkKey, Dep, Plan};
 use crate::comm::{Payload, Rank, Transport};
 use crate::error::{Error, Result};
-use crate::futures::value::Skel;
 use crate::optimize::cost::block_bytes;
 use crate::optimize::placement::place;
+use crate::runtime::value::Skel;
 use crossbeam_channel::Sender;
 use std::collections::HashMap;
 use std::sync::Arc;

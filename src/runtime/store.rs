@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::plan::ChunkKey;
+use crate::array::plan::ChunkKey;
 use crate::comm::Payload;
 
 /// A stored item: a header the store never looks inside, and optional payload bytes.

@@ -16,12 +16,12 @@
 
 use super::failure::Failure;
 use super::link::{FutureStatus, Link, SchedArg, TaskFailure, TaskSpec};
-use super::plan::ChunkKey;
 use super::protocol::{CallDone, Cmd, Msg, WireArg};
 use super::report::RunReport;
+use crate::array::plan::ChunkKey;
 use crate::comm::{Payload, Rank, Transport};
 use crate::error::Result;
-use crate::futures::value::{Skel, Value};
+use crate::runtime::value::{Skel, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -3,14 +3,14 @@
 //! report completions in batches.
 
 use super::failure::{run_task, Failure};
-use super::plan::{ChunkKey, Plan};
 use super::protocol::{CallDone, Cmd, Msg, Packing, TaskDone, WireArg, WorkerCounters, WorkerInfo};
 use super::report::{peak_rss_bytes, rss_now_and_peak, unix_ns};
 use super::store::{Entry, Store, StoreConfig, StoreStats};
 use crate::array::chunk::Chunk;
+use crate::array::plan::{ChunkKey, Plan};
 use crate::comm::compress::{self, Policy};
 use crate::comm::{CommError, Envelope, Payload, Rank, Transport};
-use crate::futures::value::{Skel, Value};
+use crate::runtime::value::{Skel, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -32,6 +32,16 @@ pub enum Compression {
     On,
     /// Never.
     Off,
+}
+
+/// `auto`, `on` or `off`.
+pub fn parse_compression(s: &str) -> Result<Compression, String> {
+    match s {
+        "auto" => Ok(Compression::Auto),
+        "on" => Ok(Compression::On),
+        "off" => Ok(Compression::Off),
+        _ => Err(format!("'{s}' is not a compression mode (auto, on, off)")),
+    }
 }
 
 /// What a worker is given at start.
@@ -496,7 +506,7 @@ impl<T: Transport> Worker<T> {
                     Chunk::from_parts(meta, e.data.clone()?).ok()
                 })
             };
-            run_task(|| plan.eval(node, block, &fetch))
+            run_task(|| plan.eval(node, block, &fetch, &crate::io::read::read_block))
         });
         let busy_ns = started.elapsed().as_nanos() as u64;
         match outcome {
@@ -580,7 +590,7 @@ impl<T: Transport> Worker<T> {
                     .collect::<Result<Vec<Value>, String>>()
             })
             .map_err(Failure::msg)
-            .and_then(|values| crate::futures::registry::call(func, &values));
+            .and_then(|values| crate::runtime::registry::call(func, &values));
         let busy_ns = started.elapsed().as_nanos() as u64;
         match outcome {
             Ok(v) => {

@@ -12,9 +12,32 @@ use crate::array::elementwise;
 use crate::array::graph::{DArray, Op, PersistedKey};
 use crate::array::reduce;
 use crate::array::slicing::source_block;
+use crate::array::source::ReadSpec;
+use crate::array::{limits, ArrayError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+/// Reads one block of a file variable: `(spec, block offset, block shape)`. The plan
+/// stays free of file access; the worker passes the IO layer's reader.
+pub type ReadBlock = dyn Fn(&ReadSpec, &[usize], &[usize]) -> Result<Chunk, String>;
+
+/// How an error names the array a plan node computes.
+pub fn describe(op: &Op<usize>) -> String {
+    match op {
+        Op::Read(spec) => format!("array read from {}:{}", spec.path.display(), spec.var),
+        op => format!("array '{}'", op.name()),
+    }
+}
+
+/// Refuses a plan with an array of more blocks than the scheduler takes
+/// ([`limits::max_blocks`]): the first such array in topological order (usually the one
+/// the user chunked) is named, with its block count, the limit and a chunking that fits.
+pub fn check_blocks(plan: &Plan) -> Result<(), ArrayError> {
+    for n in &plan.nodes {
+        limits::check_grid(&n.grid, n.dtype.size(), &describe(&n.op))?;
+    }
+    Ok(())
+}
 /// Identifies a stored chunk in a worker's store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ChunkKey {
@@ -397,6 +420,7 @@ impl Plan {
         node: usize,
         block: usize,
         fetch: &dyn Fn(ChunkKey) -> Option<Chunk>,
+        read: &ReadBlock,
     ) -> Result<Chunk, String> {
         let pn = &self.nodes[node];
         let idx = pn.grid.unravel(block);
@@ -407,7 +431,7 @@ impl Plan {
                 fetch(key)
                     .ok_or_else(|| format!("internal: input chunk {key:?} is not on this worker"))?
             } else {
-                self.eval(n, b, fetch)?
+                self.eval(n, b, fetch, read)?
             };
             inputs.push(c);
         }
@@ -426,9 +450,7 @@ impl Plan {
                 &pn.grid.block_offset(&idx),
                 &shape,
             )),
-            Op::Read(spec) => {
-                crate::io::read::read_block(spec, &pn.grid.block_offset(&idx), &shape)
-            }
+            Op::Read(spec) => read(spec, &pn.grid.block_offset(&idx), &shape),
             Op::Local(_) | Op::Persisted(..) => Err("internal: stored block evaluated".into()),
             Op::Elementwise { expr, .. } => {
                 let c = elementwise::eval(expr, &inputs)?;
