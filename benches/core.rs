@@ -21,7 +21,7 @@ fn main() {
         ..Default::default()
     };
     let (started, reference) = if launched_under_mpi() {
-        let t = MpiTransport::init().expect("MPI");
+        let t = MpiTransport::init(tessera::runtime::buffers::receive_buffer).expect("MPI");
         let r = mpi_reference(&t);
         (start_on(t, &opts).expect("start"), r)
     } else {

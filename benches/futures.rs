@@ -14,8 +14,8 @@ use common::{local_reference, mpi_reference, Reference};
 use std::time::Instant;
 use tessera::array::chunk::Chunk;
 use tessera::array::dtype::DType;
+use tessera::cli::selftest::futures::{bytes_sent, noise, ramp};
 use tessera::comm::mpi::{launched_under_mpi, MpiTransport};
-use tessera::futures::selftest::{bytes_sent, noise, ramp};
 use tessera::futures::{register, Arg, Value};
 use tessera::runtime::worker::Compression;
 use tessera::{start_on, Client, ClientOptions, Started};
@@ -58,7 +58,7 @@ fn main() {
         ..Default::default()
     };
     if launched_under_mpi() {
-        let t = MpiTransport::init().expect("MPI");
+        let t = MpiTransport::init(tessera::runtime::buffers::receive_buffer).expect("MPI");
         let r = mpi_reference(&t);
         let c = mode.unwrap_or(Compression::On);
         let client = match start_on(t, &opts(c)).expect("start") {

@@ -33,7 +33,7 @@ fn main() {
         ..Default::default()
     };
     let (started, reference, what) = if launched_under_mpi() {
-        let t = MpiTransport::init().expect("MPI");
+        let t = MpiTransport::init(tessera::runtime::buffers::receive_buffer).expect("MPI");
         let mut r = None;
         if t.rank().0 <= 1 {
             let peer = Rank(1 - t.rank().0);

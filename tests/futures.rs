@@ -8,7 +8,8 @@ mod common;
 use common::{mpirun_available, ok_json, tessera};
 use futures::StreamExt;
 use serde_json::Value as Json;
-use tessera::futures::{as_completed, register, selftest, Value};
+use tessera::cli::selftest::futures as selftest;
+use tessera::futures::{as_completed, register, Value};
 use tessera::{Client, ClientOptions};
 
 #[test]

@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 use tessera::array::elementwise::{EExpr, UFunc};
 use tessera::array::graph::Op;
 use tessera::array::plan::{ChunkKey, Plan};
-use tessera::comm::compress::Codec;
 use tessera::comm::Rank;
 use tessera::futures::value::Skel;
+use tessera::runtime::compress::Codec;
 use tessera::runtime::failure::Failure;
 use tessera::runtime::protocol::{Cmd, Msg, Packing, TaskDone, WorkerCounters};
 

@@ -23,16 +23,21 @@ fn payloads_cross_mpi_ranks_without_copies() {
 #[test]
 fn in_process_transfers_share_the_buffer() {
     use std::sync::Arc;
+    use tessera::array::buffer::Buffer;
+    use tessera::comm::bytes::downcast;
     use tessera::comm::local::LocalTransport;
     use tessera::comm::{Payload, Rank, Transport};
     let mut g = LocalTransport::group(2);
     let b = g.pop().expect("endpoint");
     let a = g.pop().expect("endpoint");
-    let before = tessera::comm::payload::copied_bytes();
-    let p = Arc::new(Payload::zeroed(1 << 24));
-    a.send(Rank(1), b"chunk".to_vec(), Some(p.clone()))
+    let before = tessera::array::buffer::copied_bytes();
+    let p = Arc::new(Buffer::zeroed(1 << 24));
+    a.send(Rank(1), b"chunk".to_vec(), Some(p.clone() as Payload))
         .expect("send");
     let got = b.recv().expect("recv").payload.expect("payload");
+    let Ok(got) = downcast::<Buffer>(got) else {
+        panic!("the payload is not the chunk buffer that was sent")
+    };
     assert!(Arc::ptr_eq(&p, &got));
-    assert_eq!(tessera::comm::payload::copied_bytes(), before);
+    assert_eq!(tessera::array::buffer::copied_bytes(), before);
 }

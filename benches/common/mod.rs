@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tessera::array::buffer::Buffer;
 use tessera::comm::local::LocalTransport;
 use tessera::comm::mpi::MpiTransport;
 use tessera::comm::{Payload, Rank, Transport};
@@ -35,7 +36,7 @@ pub fn memcpy_gbs() -> f64 {
 /// One-way time per message through the `Transport` trait (rank 0 sends, the peer echoes
 /// the very payload it received).
 pub fn transport_pingpong(t: &dyn Transport, peer: Rank, bytes: usize, iters: usize) -> Duration {
-    let payload = Arc::new(Payload::zeroed(bytes));
+    let payload: Payload = Arc::new(Buffer::zeroed(bytes));
     let run = |n: usize| {
         for _ in 0..n {
             if t.rank() == Rank(0) {

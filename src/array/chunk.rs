@@ -5,7 +5,7 @@
 //! through `ndarray` views of those bytes.
 
 use super::dtype::{DType, Element};
-use crate::comm::Payload;
+use crate::array::buffer::Buffer;
 use ndarray::{ArrayViewD, ArrayViewMutD, IxDyn};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ pub struct Chunk {
     /// Block shape.
     pub shape: Vec<usize>,
     /// The elements, C order.
-    pub data: Arc<Payload>,
+    pub data: Arc<Buffer>,
 }
 
 /// What travels in front of a chunk's payload: enough to rebuild the chunk around it.
@@ -55,7 +55,7 @@ impl Chunk {
     }
 
     /// Rebuilds a chunk around a received payload, checking its size.
-    pub fn from_parts(meta: ChunkMeta, data: Arc<Payload>) -> Result<Chunk, String> {
+    pub fn from_parts(meta: ChunkMeta, data: Arc<Buffer>) -> Result<Chunk, String> {
         let want = meta.shape.iter().product::<usize>() * meta.dtype.size();
         if want != data.len() {
             return Err(format!(
@@ -87,7 +87,7 @@ impl Chunk {
         fill: impl FnOnce(ArrayViewMutD<'_, T>),
     ) -> Chunk {
         let n: usize = shape.iter().product();
-        let mut p = Payload::for_overwrite(n * std::mem::size_of::<T>());
+        let mut p = Buffer::for_overwrite(n * std::mem::size_of::<T>());
         {
             let s: &mut [T] = p.typed_mut();
             if let Ok(v) = ArrayViewMutD::from_shape(IxDyn(shape), s) {
@@ -106,7 +106,7 @@ impl Chunk {
         Chunk {
             dtype,
             shape: shape.to_vec(),
-            data: Arc::new(Payload::from_elems(v)),
+            data: Arc::new(Buffer::from_elems(v)),
         }
     }
 

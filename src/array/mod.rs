@@ -8,6 +8,7 @@ pub mod api;
 pub mod axis_chunks;
 pub mod binop;
 pub mod blocks;
+pub mod buffer;
 pub mod chunk;
 pub mod chunks;
 pub mod dtype;

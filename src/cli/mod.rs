@@ -5,6 +5,7 @@ mod args;
 mod clobber;
 pub mod progress;
 pub mod render;
+pub mod selftest;
 
 pub use crate::runtime::size::parse_size;
 pub use crate::runtime::worker::parse_compression;
@@ -312,7 +313,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 opts.workers = w.max(1);
             }
             match what.as_str() {
-                "zero-copy" => crate::comm::selftest::zero_copy(),
+                "zero-copy" => selftest::zero_copy::zero_copy(),
                 "persist" => persist_selftest(),
                 "optimizer" => optimizer_selftest(),
                 "futures" => futures_selftest(&opts, "futures"),
@@ -756,26 +757,26 @@ fn job_options(
 /// The futures scenarios (or the spill scenario) on whatever cluster this is; rank 0 prints
 /// one JSON line.
 fn futures_selftest(opts: &ClientOptions, which: &str) -> anyhow::Result<()> {
-    crate::futures::selftest::register_tasks();
+    selftest::futures::register_tasks();
     let client = match start(opts)? {
         Started::Client(c) => c,
         Started::WorkerFinished => return Ok(()),
     };
     let out = match which {
-        "spill" => crate::futures::selftest::spill(&client, opts.memory_per_worker)?,
-        "wire" => crate::futures::selftest::wire(
+        "spill" => selftest::futures::spill(&client, opts.memory_per_worker)?,
+        "wire" => selftest::futures::wire(
             &client,
             opts.compression == crate::runtime::worker::Compression::On,
         )?,
         // issue #13 item 7: tasks longer than the heartbeat timeout.
-        "long" => crate::futures::selftest::long_tasks(
+        "long" => selftest::futures::long_tasks(
             &client,
             std::env::var("TESSERA_SELFTEST_TASK_MS")
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(4000),
         )?,
-        _ => crate::futures::selftest::run_all(&client)?,
+        _ => selftest::futures::run_all(&client)?,
     };
     say!("{out}");
     Ok(())

@@ -6,7 +6,6 @@
 
 use super::{CommError, CommStats, Envelope, Payload, Rank, Transport};
 use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender, TryRecvError};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// One rank's endpoint of an in-process group.
@@ -42,18 +41,13 @@ impl Transport for LocalTransport {
         self.peers.len()
     }
 
-    fn send(
-        &self,
-        to: Rank,
-        header: Vec<u8>,
-        payload: Option<Arc<Payload>>,
-    ) -> Result<(), CommError> {
+    fn send(&self, to: Rank, header: Vec<u8>, payload: Option<Payload>) -> Result<(), CommError> {
         let peer = self.peers.get(to.index()).ok_or_else(|| {
             CommError::Closed(format!("no rank {to} in a group of {}", self.peers.len()))
         })?;
         CommStats::add(&self.stats.messages_sent, 1);
         if let Some(p) = &payload {
-            CommStats::add(&self.stats.payload_bytes_sent, p.len() as u64);
+            CommStats::add(&self.stats.payload_bytes_sent, p.bytes().len() as u64);
         }
         peer.send(Envelope {
             from: self.rank,
@@ -126,7 +120,7 @@ impl Transport for LocalTransport {
 impl LocalTransport {
     fn count_received(&self, env: &Envelope) {
         if let Some(p) = &env.payload {
-            CommStats::add(&self.stats.payload_bytes_received, p.len() as u64);
+            CommStats::add(&self.stats.payload_bytes_received, p.bytes().len() as u64);
         }
     }
 }
@@ -134,19 +128,20 @@ impl LocalTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn payload_arrives_without_copy() {
         let mut g = LocalTransport::group(2);
         let b = g.pop().unwrap();
         let a = g.pop().unwrap();
-        let p = Arc::new(Payload::zeroed(1 << 20));
-        let addr = p.addr();
+        let p: Payload = Arc::new(vec![0u8; 1 << 20]);
+        let addr = p.bytes().as_ptr() as usize;
         a.send(Rank(1), b"hdr".to_vec(), Some(p)).unwrap();
         let env = b.recv().unwrap();
         assert_eq!(env.from, Rank(0));
         assert_eq!(env.header, b"hdr");
-        assert_eq!(env.payload.unwrap().addr(), addr);
+        assert_eq!(env.payload.unwrap().bytes().as_ptr() as usize, addr);
         assert_eq!(CommStats::get(&a.stats().payload_bytes_copied), 0);
     }
 }

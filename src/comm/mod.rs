@@ -1,23 +1,20 @@
 //! Transports: how ranks exchange control messages and chunk payloads.
 //!
 //! This layer knows nothing of arrays. A message is an opaque header (small, serialized
-//! by the caller) and an optional payload: a contiguous, 8-byte-aligned byte buffer that
-//! the transport moves without copying. Two implementations share one trait:
+//! by the caller) and an optional payload: a shared byte buffer of the caller's own type
+//! ([`bytes`]) that the transport moves without copying. Two implementations share one trait:
 //! [`local::LocalTransport`] (threads and channels, the embedded default) and
 //! [`mpi::MpiTransport`] (real MPI ranks). Everything above this module runs the same code
 //! on either.
 
-pub mod compress;
+pub mod bytes;
 pub mod local;
 pub mod mpi;
-pub mod payload;
-pub mod selftest;
 
-pub use payload::Payload;
+pub use bytes::{Alloc, Bytes, BytesMut, Payload};
 
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// A process (or in-process worker) number. Rank 0 is the scheduler.
@@ -41,14 +38,26 @@ impl std::fmt::Display for Rank {
 }
 
 /// One received message.
-#[derive(Debug)]
 pub struct Envelope {
     /// Who sent it.
     pub from: Rank,
     /// The caller's serialized header.
     pub header: Vec<u8>,
     /// The payload, if any: the buffer it was received into, shared without copying.
-    pub payload: Option<Arc<Payload>>,
+    pub payload: Option<Payload>,
+}
+
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Envelope")
+            .field("from", &self.from)
+            .field("header_bytes", &self.header.len())
+            .field(
+                "payload_bytes",
+                &self.payload.as_ref().map(|p| p.bytes().len()),
+            )
+            .finish()
+    }
 }
 
 /// Transport failures. Any of these ends the run.
@@ -111,12 +120,7 @@ pub trait Transport: Send {
     /// Number of ranks, scheduler included.
     fn size(&self) -> usize;
     /// Queues a message. The payload is sent straight from its buffer.
-    fn send(
-        &self,
-        to: Rank,
-        header: Vec<u8>,
-        payload: Option<Arc<Payload>>,
-    ) -> Result<(), CommError>;
+    fn send(&self, to: Rank, header: Vec<u8>, payload: Option<Payload>) -> Result<(), CommError>;
     /// Waits for the next message from any rank (polling briefly before blocking, so a
     /// message that arrives within microseconds costs no thread wake-up).
     fn recv(&self) -> Result<Envelope, CommError>;

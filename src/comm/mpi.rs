@@ -16,6 +16,7 @@
 //!
 //! All `unsafe` of the crate's MPI use lives in this file.
 
+use super::bytes::Alloc;
 use super::{CommError, CommStats, Envelope, Payload, Rank, Transport};
 use mpi::collective::CommunicatorCollectives;
 use mpi::environment::Universe;
@@ -24,7 +25,6 @@ use mpi::request::{Request, StaticScope};
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::Threading;
 use std::cell::RefCell;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const TAG_HEADER: i32 = 11;
@@ -37,7 +37,7 @@ const MAX_PART: usize = 1 << 30;
 struct PendingSend {
     request: Request<'static, [u8], StaticScope>,
     _header: Option<Box<[u8]>>,
-    _payload: Option<Arc<Payload>>,
+    _payload: Option<Payload>,
 }
 
 /// One MPI rank's endpoint.
@@ -54,6 +54,8 @@ pub struct MpiTransport {
     /// A hash of each rank's host name (gathered at start), to tell same-node peers.
     hosts: Vec<u64>,
     universe: Option<Universe>,
+    /// Allocates the buffers payloads are received into.
+    alloc: Alloc,
 }
 
 // SAFETY: MPI is initialised with `MPI_THREAD_MULTIPLE` (checked in `init`), so MPI may be
@@ -122,8 +124,10 @@ unsafe fn extend(bytes: &[u8]) -> &'static [u8] {
 }
 
 impl MpiTransport {
-    /// Initialises MPI with `MPI_THREAD_MULTIPLE`.
-    pub fn init() -> Result<MpiTransport, CommError> {
+    /// Initialises MPI with `MPI_THREAD_MULTIPLE`; payloads are received into buffers from
+    /// `alloc` (the caller's own type, which it gets back by [`super::bytes::downcast`];
+    /// [`super::bytes::vec_alloc`] for plain `Vec<u8>`s).
+    pub fn init(alloc: Alloc) -> Result<MpiTransport, CommError> {
         let (universe, level) = mpi::initialize_with_threading(Threading::Multiple)
             .ok_or_else(|| CommError::Init("MPI was already initialised".into()))?;
         if level != Threading::Multiple {
@@ -151,6 +155,7 @@ impl MpiTransport {
             stats: CommStats::default(),
             hosts,
             universe: Some(universe),
+            alloc,
         })
     }
 
@@ -242,7 +247,7 @@ impl MpiTransport {
         bytes: &'static [u8],
         tag: i32,
         header: Option<Box<[u8]>>,
-        payload: Option<Arc<Payload>>,
+        payload: Option<Payload>,
     ) {
         let request = self
             .world
@@ -273,14 +278,14 @@ impl MpiTransport {
             None
         } else {
             // Received straight into the buffer that becomes the chunk.
-            let mut buf = Payload::for_overwrite(len as usize);
-            CommStats::set_addr(&self.stats.last_recv_addr, buf.as_bytes().as_ptr() as usize);
+            let mut buf = (self.alloc)(len as usize);
+            CommStats::set_addr(&self.stats.last_recv_addr, buf.bytes().as_ptr() as usize);
             let from = self.world.process_at_rank(src);
-            for part in buf.as_bytes_mut().chunks_mut(MAX_PART) {
+            for part in buf.bytes_mut().chunks_mut(MAX_PART) {
                 from.receive_into_with_tag(part, TAG_PAYLOAD);
             }
             CommStats::add(&self.stats.payload_bytes_received, len);
-            Some(Arc::new(buf))
+            Some(buf.share())
         };
         Some(Envelope {
             from: Rank(src as u32),
@@ -324,12 +329,7 @@ impl Transport for MpiTransport {
         self.size
     }
 
-    fn send(
-        &self,
-        to: Rank,
-        header: Vec<u8>,
-        payload: Option<Arc<Payload>>,
-    ) -> Result<(), CommError> {
+    fn send(&self, to: Rank, header: Vec<u8>, payload: Option<Payload>) -> Result<(), CommError> {
         if to.index() >= self.size {
             return Err(CommError::Closed(format!(
                 "no rank {to} in a job of {} ranks",
@@ -338,7 +338,7 @@ impl Transport for MpiTransport {
         }
         let len = payload
             .as_ref()
-            .map(|p| p.len() as u64)
+            .map(|p| p.bytes().len() as u64)
             .unwrap_or(NO_PAYLOAD);
         let mut framed = Vec::with_capacity(8 + header.len());
         framed.extend_from_slice(&len.to_le_bytes());
@@ -352,13 +352,15 @@ impl Transport for MpiTransport {
         }
         if let Some(p) = payload {
             // Straight from the chunk's own buffer.
-            CommStats::set_addr(&self.stats.last_send_addr, p.as_bytes().as_ptr() as usize);
-            for part in p.as_bytes().chunks(MAX_PART) {
-                // SAFETY: the Arc moves into the pending entry with its request.
+            CommStats::set_addr(&self.stats.last_send_addr, p.bytes().as_ptr() as usize);
+            for part in p.bytes().chunks(MAX_PART) {
+                // SAFETY: the Arc moves into the pending entry with its request; `part`
+                // borrows from the value the Arc owns, which cannot move or change while
+                // it is shared.
                 let bytes = unsafe { extend(part) };
                 self.post(to, bytes, TAG_PAYLOAD, None, Some(p.clone()));
             }
-            CommStats::add(&self.stats.payload_bytes_sent, p.len() as u64);
+            CommStats::add(&self.stats.payload_bytes_sent, p.bytes().len() as u64);
         }
         CommStats::add(&self.stats.messages_sent, 1);
         self.progress();

@@ -24,7 +24,6 @@
 pub mod api;
 pub mod as_completed;
 pub mod future;
-pub mod selftest;
 
 pub use crate::runtime::link::{FutureStatus, TaskFailure};
 pub use crate::runtime::registry::{self, register, TaskError};

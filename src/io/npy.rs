@@ -109,7 +109,7 @@ pub fn read(path: &Path) -> Result<Chunk> {
     let c = Chunk {
         dtype,
         shape: shape.clone(),
-        data: std::sync::Arc::new(crate::comm::Payload::copy_from(&raw)),
+        data: std::sync::Arc::new(crate::array::buffer::Buffer::copy_from(&raw)),
     };
     if fortran && shape.len() > 1 {
         // Fortran order: the bytes are the C-order array of the reversed shape, transposed.

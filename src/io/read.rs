@@ -6,8 +6,8 @@
 //! asks the library for exactly its hyperslab, so slicing before reading reads only the
 //! selected bytes. Bytes read are counted per thread for the run report.
 
+use crate::array::buffer::Buffer;
 use crate::array::chunk::Chunk;
-use crate::comm::Payload;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -116,7 +116,7 @@ pub fn read_block(spec: &ReadSpec, offset: &[usize], shape: &[usize]) -> Result<
         }
     }
     let n: usize = shape.iter().product();
-    let mut buf = Payload::for_overwrite(n * spec.stored.size());
+    let mut buf = Buffer::for_overwrite(n * spec.stored.size());
     let sorted = file_order.windows(2).all(|w| w[0] < w[1]);
     if !sorted {
         return Err("internal: read axes out of file order".into());

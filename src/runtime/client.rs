@@ -177,7 +177,7 @@ pub enum Started {
 /// serves as a worker until rank 0 shuts down; otherwise in-process worker threads.
 pub fn start(opts: &ClientOptions) -> Result<Started> {
     if launched_under_mpi() {
-        return start_on(MpiTransport::init()?, opts);
+        return start_on(MpiTransport::init(super::buffers::receive_buffer)?, opts);
     }
     Ok(Started::Client(Client::with_options(opts)?))
 }
@@ -191,7 +191,7 @@ pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
         return Ok(Started::Client(c));
     }
     super::store::remove_stale_spill_dirs(&opts.spill_dir);
-    crate::comm::payload::limit_pool(opts.memory_per_worker / 4);
+    crate::array::buffer::limit_pool(opts.memory_per_worker / 4);
     // Every rank opens the heartbeat channel (a collective call) and takes rank 0's timeout.
     let wanted = opts.heartbeat_timeout.map_or(0, |d| d.as_millis() as u64);
     let (side, agreed) = t.side_channel(wanted);
@@ -262,7 +262,7 @@ impl Client {
             threads.push(h);
         }
         // Free payload buffers kept for reuse count as memory too.
-        crate::comm::payload::limit_pool(opts.memory_per_worker.saturating_mul(n as u64) / 4);
+        crate::array::buffer::limit_pool(opts.memory_per_worker.saturating_mul(n as u64) / 4);
         Client::with_transport(Box::new(me), threads, opts, None)
     }
 

@@ -20,6 +20,7 @@ use super::scheduler::Scheduler;
 use super::tasks::Tasks;
 use crate::comm::{Envelope, Rank, Transport};
 use crate::error::{Error, Result};
+use crate::runtime::buffers::to_buffer;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -436,14 +437,14 @@ impl Engine {
                     if let Some(a) = self.active.as_mut() {
                         let is_root_gather = matches!(msg, Msg::Chunk { .. }) && a.s.plan.gather;
                         if comp == Some(a.s.plan.comp) || is_root_gather {
-                            if let Err(err) = a.s.handle(from, msg, env.payload) {
+                            if let Err(err) = a.s.handle(from, msg, env.payload.map(to_buffer)) {
                                 self.finish_active(Err(err));
                             }
                         }
                     }
                 }
                 None => {
-                    if let Err(err) = self.tasks.handle(from, msg, env.payload) {
+                    if let Err(err) = self.tasks.handle(from, msg, env.payload.map(to_buffer)) {
                         self.broken(err);
                     }
                 }

@@ -4,7 +4,9 @@
 //! in-process and MPI runs execute exactly this code.
 
 pub mod admission;
+pub mod buffers;
 pub mod client;
+pub mod compress;
 pub mod console;
 mod engine;
 pub mod failure;

@@ -4,8 +4,8 @@
 use super::failure::Failure;
 use super::store::StoreStats;
 use crate::array::plan::{ChunkKey, Plan};
-use crate::comm::compress::Codec;
 use crate::comm::Rank;
+use crate::runtime::compress::Codec;
 use crate::runtime::value::{Packed, Skel};
 use serde::{Deserialize, Serialize};
 

@@ -15,10 +15,11 @@ use super::progress::Progress;
 use super::protocol::{Cmd, Msg, WorkerCounters};
 use super::report::{MemorySample, RunReport, TaskSpan};
 use crate::array::blocks;
+use crate::array::buffer::Buffer;
 use crate::array::chunk::Chunk;
 use crate::array::graph::Op;
 use crate::array::plan::{ChunkKey, Dep, Plan};
-use crate::comm::{Payload, Rank, Transport};
+use crate::comm::{Rank, Transport};
 use crate::error::{Error, Result};
 use crate::optimize::cost::block_bytes;
 use crate::optimize::placement::place;
@@ -490,7 +491,7 @@ impl Scheduler {
         &mut self,
         from: Rank,
         msg: Msg,
-        payload: Option<Arc<Payload>>,
+        payload: Option<Arc<Buffer>>,
     ) -> Result<()> {
         let w = from.index();
         match msg {
@@ -719,7 +720,7 @@ impl Scheduler {
 /// A block received by rank 0, decompressed if it travelled compressed.
 fn received_chunk(
     skel: &Skel,
-    payload: Option<Arc<Payload>>,
+    payload: Option<Arc<Buffer>>,
     packing: Option<super::protocol::Packing>,
 ) -> Result<Chunk> {
     let data = super::worker::unpack(payload, packing)

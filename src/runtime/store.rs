@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::array::buffer::Buffer;
 use crate::array::plan::ChunkKey;
-use crate::comm::Payload;
 
 /// A stored item: a header the store never looks inside, and optional payload bytes.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ pub struct Entry<H> {
     /// What the item is besides its bytes.
     pub head: H,
     /// The bytes; `None` and empty payloads cost nothing and are never spilled.
-    pub data: Option<Arc<Payload>>,
+    pub data: Option<Arc<Buffer>>,
 }
 
 /// Where and how much a store may hold.
@@ -309,9 +309,9 @@ impl<H> Drop for Store<H> {
 
 /// Reads the `len` bytes of a spill file straight into a new payload (a short file
 /// is an error).
-fn read_spill_file(path: &Path, len: u64) -> std::io::Result<Payload> {
+fn read_spill_file(path: &Path, len: u64) -> std::io::Result<Buffer> {
     let mut f = std::fs::File::open(path)?;
-    let mut p = Payload::for_overwrite(len as usize);
+    let mut p = Buffer::for_overwrite(len as usize);
     f.read_exact(p.as_bytes_mut())?;
     Ok(p)
 }
@@ -390,7 +390,7 @@ mod tests {
         (0..len).map(|j| (j as u64 * 31 + i * 17) as u8).collect()
     }
     fn entry(i: u64, len: usize) -> Entry<u32> {
-        let (head, data) = (i as u32, Some(Arc::new(Payload::copy_from(&bytes(i, len)))));
+        let (head, data) = (i as u32, Some(Arc::new(Buffer::copy_from(&bytes(i, len)))));
         Entry { head, data }
     }
     fn fill(s: &mut Store<u32>, keys: std::ops::Range<u64>, len: usize) {
@@ -523,7 +523,7 @@ mod tests {
         assert!(!s.spill_dir().exists());
         let mut z = store(&tmp.0, 0);
         for i in 0..10 {
-            let data = (i % 2 == 0).then(|| Arc::new(Payload::zeroed(0)));
+            let data = (i % 2 == 0).then(|| Arc::new(Buffer::zeroed(0)));
             z.insert(key(i), Entry { head: 1, data }).unwrap();
         }
         z.insert(key(10), entry(10, 64)).unwrap();

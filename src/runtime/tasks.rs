@@ -18,9 +18,11 @@ use super::failure::Failure;
 use super::link::{FutureStatus, Link, SchedArg, TaskFailure, TaskSpec};
 use super::protocol::{CallDone, Cmd, Msg, WireArg};
 use super::report::RunReport;
+use crate::array::buffer::Buffer;
 use crate::array::plan::ChunkKey;
-use crate::comm::{Payload, Rank, Transport};
+use crate::comm::{Rank, Transport};
 use crate::error::Result;
+use crate::runtime::buffers::to_payload;
 use crate::runtime::value::{Skel, Value};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -285,7 +287,7 @@ impl Tasks {
                 packing: None,
             }
             .encode();
-            t.send(Rank(w as u32), hdr, data)?;
+            t.send(Rank(w as u32), hdr, data.map(to_payload))?;
         }
         let cap = self.cap();
         for w in 1..=self.nw {
@@ -446,7 +448,7 @@ impl Tasks {
     }
 
     /// A message for the futures half.
-    pub fn handle(&mut self, from: Rank, msg: Msg, payload: Option<Arc<Payload>>) -> Result<()> {
+    pub fn handle(&mut self, from: Rank, msg: Msg, payload: Option<Arc<Buffer>>) -> Result<()> {
         let w = from.index();
         match msg {
             Msg::Called { items, counters } => {
@@ -687,7 +689,7 @@ impl Tasks {
         }
     }
 
-    fn fetched(&mut self, id: u64, skel: &Skel, data: Option<Arc<Payload>>) {
+    fn fetched(&mut self, id: u64, skel: &Skel, data: Option<Arc<Buffer>>) {
         let nbytes = data.as_ref().map_or(0, |p| p.len() as u64);
         self.report.bytes_gathered += nbytes;
         let v = Value::from_wire(skel, data.as_ref());
@@ -855,7 +857,7 @@ impl Tasks {
         &mut self,
         key: ChunkKey,
         skel: &Skel,
-        data: Option<Arc<Payload>>,
+        data: Option<Arc<Buffer>>,
     ) -> bool {
         match self.stored_fetches.remove(&key) {
             Some(slots) => {

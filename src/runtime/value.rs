@@ -7,9 +7,9 @@
 //! copies nothing, exactly as array chunks travel. Values with several arrays are packed
 //! into one buffer (one copy, counted like every other payload copy).
 
+use crate::array::buffer::Buffer;
 use crate::array::chunk::{Chunk, ChunkMeta};
 use crate::array::dtype::{DType, Element};
-use crate::comm::Payload;
 use ndarray::ArrayD;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -169,7 +169,7 @@ impl Value {
     }
 
     /// Splits the value into its skeleton and the payload holding its array bytes.
-    pub fn to_wire(&self) -> (Skel, Option<Arc<Payload>>) {
+    pub fn to_wire(&self) -> (Skel, Option<Arc<Buffer>>) {
         let mut arrays = Vec::new();
         collect_arrays(self, &mut arrays);
         match arrays.as_slice() {
@@ -185,13 +185,13 @@ impl Value {
                     offsets.push(total as u64);
                     total += c.nbytes().div_ceil(8) * 8;
                 }
-                let mut p = Payload::for_overwrite(total);
+                let mut p = Buffer::for_overwrite(total);
                 let bytes = p.as_bytes_mut();
                 for (c, &o) in many.iter().zip(&offsets) {
                     let o = o as usize;
                     bytes[o..o + c.nbytes()].copy_from_slice(c.data.as_bytes());
                 }
-                crate::comm::payload::count_copied(total as u64);
+                crate::array::buffer::count_copied(total as u64);
                 (skeleton(self, &mut offsets.into_iter()), Some(Arc::new(p)))
             }
         }
@@ -199,7 +199,7 @@ impl Value {
 
     /// Rebuilds a value from its skeleton and payload. A single array spanning the whole
     /// payload keeps the buffer (no copy); arrays packed together are copied out.
-    pub fn from_wire(skel: &Skel, payload: Option<&Arc<Payload>>) -> Result<Value, String> {
+    pub fn from_wire(skel: &Skel, payload: Option<&Arc<Buffer>>) -> Result<Value, String> {
         Ok(match skel {
             Skel::Unit => Value::Unit,
             Skel::Bool(b) => Value::Bool(*b),
@@ -225,7 +225,7 @@ impl Value {
                             p.len()
                         )
                     })?;
-                    let data = Arc::new(Payload::copy_from(bytes));
+                    let data = Arc::new(Buffer::copy_from(bytes));
                     Value::Array(Chunk::from_parts(meta.clone(), data)?)
                 }
             }
@@ -246,9 +246,9 @@ impl Packed {
     /// The value back.
     pub fn unpack(&self) -> Result<Value, String> {
         let payload = if self.bytes.is_empty() {
-            Some(Arc::new(Payload::zeroed(0)))
+            Some(Arc::new(Buffer::zeroed(0)))
         } else {
-            Some(Arc::new(Payload::copy_from(&self.bytes)))
+            Some(Arc::new(Buffer::copy_from(&self.bytes)))
         };
         Value::from_wire(&self.skel, payload.as_ref())
     }

@@ -6,10 +6,12 @@ use super::failure::{run_task, Failure};
 use super::protocol::{CallDone, Cmd, Msg, Packing, TaskDone, WireArg, WorkerCounters, WorkerInfo};
 use super::report::{peak_rss_bytes, rss_now_and_peak, unix_ns};
 use super::store::{Entry, Store, StoreConfig, StoreStats};
+use crate::array::buffer::Buffer;
 use crate::array::chunk::Chunk;
 use crate::array::plan::{ChunkKey, Plan};
-use crate::comm::compress::{self, Policy};
-use crate::comm::{CommError, Envelope, Payload, Rank, Transport};
+use crate::comm::{CommError, Envelope, Rank, Transport};
+use crate::runtime::buffers::{to_buffer, to_payload};
+use crate::runtime::compress::{self, Policy};
 use crate::runtime::value::{Skel, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -274,7 +276,8 @@ impl<T: Transport> Worker<T> {
                 if self.released.remove(&key) {
                     return Ok(true);
                 }
-                let data = unpack(env.payload, packing).map_err(CommError::Closed)?;
+                let data =
+                    unpack(env.payload.map(to_buffer), packing).map_err(CommError::Closed)?;
                 self.store
                     .insert(key, Entry { head: skel, data })
                     .map_err(CommError::Closed)?;
@@ -410,14 +413,14 @@ impl<T: Transport> Worker<T> {
             packing,
         }
         .encode();
-        self.t.send(dest, hdr, data)
+        self.t.send(dest, hdr, data.map(to_payload))
     }
 
     fn maybe_compress(
         &self,
-        data: Option<Arc<Payload>>,
+        data: Option<Arc<Buffer>>,
         dest: Rank,
-    ) -> (Option<Arc<Payload>>, Option<Packing>) {
+    ) -> (Option<Arc<Buffer>>, Option<Packing>) {
         let raw = data.as_ref().map_or(0, |p| p.len() as u64);
         let (data, packing) = self.compress_if_on(data, dest);
         let wire = data.as_ref().map_or(0, |p| p.len() as u64);
@@ -428,9 +431,9 @@ impl<T: Transport> Worker<T> {
 
     fn compress_if_on(
         &self,
-        data: Option<Arc<Payload>>,
+        data: Option<Arc<Buffer>>,
         dest: Rank,
-    ) -> (Option<Arc<Payload>>, Option<Packing>) {
+    ) -> (Option<Arc<Buffer>>, Option<Packing>) {
         let on = match self.compression {
             Compression::Off => false,
             Compression::On => true,
@@ -528,7 +531,7 @@ impl<T: Transport> Worker<T> {
                         counters,
                     }
                     .encode();
-                    self.t.send(Rank::SCHEDULER, hdr, data)?;
+                    self.t.send(Rank::SCHEDULER, hdr, data.map(to_payload))?;
                 } else {
                     let entry = Entry {
                         head: Skel::of_chunk(chunk.meta()),
@@ -621,9 +624,9 @@ impl<T: Transport> Worker<T> {
 
 /// The payload as stored: decompressed if it travelled compressed.
 pub fn unpack(
-    payload: Option<Arc<Payload>>,
+    payload: Option<Arc<Buffer>>,
     packing: Option<Packing>,
-) -> Result<Option<Arc<Payload>>, String> {
+) -> Result<Option<Arc<Buffer>>, String> {
     match (payload, packing) {
         (Some(p), Some(k)) => Ok(Some(Arc::new(compress::decompress(
             k.codec,

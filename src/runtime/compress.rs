@@ -17,9 +17,9 @@
 //! planes, can read a large part of the chunk; dask.distributed once did exactly that.)
 //!
 //! Format: LZ4 block format (no frame); the raw length travels beside the data in
-//! [`Compressed::raw_len`] and decompression writes straight into a pooled [`Payload`].
+//! [`Compressed::raw_len`] and decompression writes straight into a pooled [`Buffer`].
 
-use super::Payload;
+use crate::array::buffer::Buffer;
 use lz4_flex::block::{compress_into, decompress_into, get_maximum_output_size};
 use std::hint::black_box;
 use std::ops::Range;
@@ -102,18 +102,18 @@ pub struct Compressed {
     /// Length of the original bytes.
     pub raw_len: usize,
     /// The compressed bytes.
-    pub data: Payload,
+    pub data: Buffer,
 }
 
 /// Compresses `bytes` when the policy says it pays (sampling first). `None` when it does
 /// not: too small, samples do not shrink enough, or the whole result is not smaller.
 /// The result is copied once out of a pooled scratch buffer (counted by
-/// [`super::payload::copied_bytes`]).
+/// [`crate::array::buffer::copied_bytes`]).
 pub fn compress(bytes: &[u8], p: &Policy) -> Option<Compressed> {
     if !worth_compressing(bytes, p) {
         return None;
     }
-    let mut scratch = Payload::for_overwrite(get_maximum_output_size(bytes.len()));
+    let mut scratch = Buffer::for_overwrite(get_maximum_output_size(bytes.len()));
     let n = compress_into(bytes, scratch.as_bytes_mut()).ok()?;
     if n >= bytes.len() {
         return None;
@@ -121,14 +121,14 @@ pub fn compress(bytes: &[u8], p: &Policy) -> Option<Compressed> {
     Some(Compressed {
         codec: Codec::Lz4,
         raw_len: bytes.len(),
-        data: Payload::copy_from(&scratch.as_bytes()[..n]),
+        data: Buffer::copy_from(&scratch.as_bytes()[..n]),
     })
 }
 
 /// Restores the original bytes into a fresh pooled buffer of exactly `raw_len` bytes,
 /// decoding straight into it. Corrupt input or a `raw_len` that does not match the data
 /// is an error message, never a panic; an impossible `raw_len` is refused before allocating.
-pub fn decompress(codec: Codec, data: &[u8], raw_len: usize) -> Result<Payload, String> {
+pub fn decompress(codec: Codec, data: &[u8], raw_len: usize) -> Result<Buffer, String> {
     let Codec::Lz4 = codec; // the only codec: adding one makes this line fail to compile
     let m = data.len();
     // A valid LZ4 block expands at most 255-fold (a match-length byte adds 255).
@@ -137,7 +137,7 @@ pub fn decompress(codec: Codec, data: &[u8], raw_len: usize) -> Result<Payload, 
             "lz4: {raw_len} raw bytes cannot come from {m} compressed bytes"
         ));
     }
-    let mut out = Payload::for_overwrite(raw_len);
+    let mut out = Buffer::for_overwrite(raw_len);
     let n = decompress_into(data, out.as_bytes_mut())
         .map_err(|e| format!("lz4: corrupt data or raw_len {raw_len} too small: {e}"))?;
     if n != raw_len {

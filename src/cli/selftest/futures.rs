@@ -3,10 +3,10 @@
 //! hidden `tessera self-test futures`, under `mpirun -n 4`; each returns what it checked
 //! as JSON and fails with a message naming what went wrong.
 
-use super::{as_completed, register, Arg, Future, FutureStatus, Value};
 use crate::array::chunk::Chunk;
 use crate::array::dtype::DType;
 use crate::error::Error;
+use crate::futures::{as_completed, register, Arg, Future, FutureStatus, Value};
 use crate::Client;
 use serde_json::{json, Value as Json};
 use std::pin::Pin;

@@ -1,4 +1,5 @@
-//! Chunk payload buffers: aligned, pooled, moved between ranks without copies.
+//! Chunk buffers: aligned, pooled, moved between ranks without copies (the transports
+//! send straight from them and receive straight into them).
 //!
 //! Buffers are `u64`-backed so any element type up to 8 bytes can be viewed in place with
 //! `bytemuck`. Large buffers return to a bounded pool when dropped, because writing into
@@ -39,70 +40,70 @@ fn pool() -> &'static Mutex<Pool> {
 
 static COPIED: AtomicU64 = AtomicU64::new(0);
 
-/// Bytes copied into payloads from other memory so far in this process (by
-/// [`Payload::copy_from`]). Transfers never call it; tests assert the count does not move
+/// Bytes copied into buffers from other memory so far in this process (by
+/// [`Buffer::copy_from`]). Transfers never call it; tests assert the count does not move
 /// while chunks cross ranks.
 pub fn copied_bytes() -> u64 {
     COPIED.load(Ordering::Relaxed)
 }
 
-/// Records `n` bytes copied into a payload by code that fills buffers itself (packing
+/// Records `n` bytes copied into a buffer by code that fills buffers itself (packing
 /// several arrays into one message), so the copy counter stays complete.
 pub fn count_copied(n: u64) {
     COPIED.fetch_add(n, Ordering::Relaxed);
 }
 
 /// A contiguous byte buffer aligned to 8 bytes.
-pub struct Payload {
+pub struct Buffer {
     words: Vec<u64>,
     len: usize,
 }
 
-impl std::fmt::Debug for Payload {
+impl std::fmt::Debug for Buffer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Payload({} bytes)", self.len)
+        write!(f, "Buffer({} bytes)", self.len)
     }
 }
 
-impl Payload {
+impl Buffer {
     /// A buffer of `len` bytes whose contents the caller will overwrite entirely
     /// (it may hold stale bytes from the pool, never uninitialised memory).
-    pub fn for_overwrite(len: usize) -> Payload {
+    pub fn for_overwrite(len: usize) -> Buffer {
         let nwords = len.div_ceil(8);
         if len >= POOL_MIN_BYTES {
             if let Ok(mut p) = pool().lock() {
                 if let Some(list) = p.free.get_mut(&nwords) {
                     if let Some(words) = list.pop() {
                         p.bytes -= nwords * 8;
-                        return Payload { words, len };
+                        return Buffer { words, len };
                     }
                 }
             }
         }
-        Payload {
+        Buffer {
             words: vec![0u64; nwords],
             len,
         }
     }
 
     /// A zero-filled buffer.
-    pub fn zeroed(len: usize) -> Payload {
-        let mut p = Payload::for_overwrite(len);
+    pub fn zeroed(len: usize) -> Buffer {
+        let mut p = Buffer::for_overwrite(len);
         p.as_bytes_mut().fill(0);
         p
     }
 
     /// A buffer holding a copy of `bytes`.
-    pub fn copy_from(bytes: &[u8]) -> Payload {
+    pub fn copy_from(bytes: &[u8]) -> Buffer {
         COPIED.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        let mut p = Payload::for_overwrite(bytes.len());
+        let mut p = Buffer::for_overwrite(bytes.len());
         p.as_bytes_mut().copy_from_slice(bytes);
         p
     }
 
     /// A buffer holding the given elements.
-    pub fn from_elems<T: bytemuck::Pod>(v: &[T]) -> Payload {
-        Payload::copy_from(bytemuck::cast_slice(v))
+    pub fn from_elems<T: bytemuck::Pod>(v: &[T]) -> Buffer {
+        Buffer::copy_from(bytemuck::cast_slice(v))
     }
 
     /// Length in bytes.
@@ -143,7 +144,19 @@ impl Payload {
     }
 }
 
-impl Drop for Payload {
+impl AsRef<[u8]> for Buffer {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl AsMut<[u8]> for Buffer {
+    fn as_mut(&mut self) -> &mut [u8] {
+        self.as_bytes_mut()
+    }
+}
+
+impl Drop for Buffer {
     fn drop(&mut self) {
         let bytes = self.words.len() * 8;
         if bytes < POOL_MIN_BYTES {
@@ -165,19 +178,19 @@ mod tests {
 
     #[test]
     fn pooled_buffers_are_reused() {
-        let a = Payload::for_overwrite(1 << 20);
+        let a = Buffer::for_overwrite(1 << 20);
         let addr = a.addr();
         drop(a);
-        let b = Payload::for_overwrite(1 << 20);
+        let b = Buffer::for_overwrite(1 << 20);
         assert_eq!(b.addr(), addr);
     }
 
     #[test]
     fn typed_views() {
-        let p = Payload::from_elems(&[1.0f64, 2.0, 3.0]);
+        let p = Buffer::from_elems(&[1.0f64, 2.0, 3.0]);
         assert_eq!(p.len(), 24);
         assert_eq!(p.typed::<f64>(), &[1.0, 2.0, 3.0]);
-        let q = Payload::from_elems(&[1u8, 2, 3]);
+        let q = Buffer::from_elems(&[1u8, 2, 3]);
         assert_eq!(q.typed::<u8>(), &[1, 2, 3]);
     }
 }
