@@ -37,7 +37,8 @@ fn ensure_file() -> (PathBuf, String) {
         .expect("array");
         let dims = vec!["time".into(), "lat".into(), "lon".into()];
         let da = tessera::labeled::DataArray::new(a, dims, vec![]).expect("labels");
-        tessera::io::write::write(&client, &da, &path, "tas", &Default::default()).expect("write");
+        tessera::labeled::write::write(&client, &da, &path, "tas", &Default::default())
+            .expect("write");
     }
     (path, "tas".into())
 }

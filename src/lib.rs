@@ -20,6 +20,7 @@ pub mod labeled;
 pub mod optimize;
 pub mod plot;
 pub mod quote;
+pub mod render;
 pub mod runtime;
 pub mod signal;
 

@@ -29,7 +29,7 @@ pub enum Kind {
 }
 
 /// How long a rank under MPI waits after its own cleanup before it exits (see `watch`).
-const MPI_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+pub const MPI_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The signal received (0: none yet).
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
@@ -37,6 +37,8 @@ static SIGNAL: AtomicI32 = AtomicI32::new(0);
 static WAKE: AtomicI32 = AtomicI32::new(-1);
 /// Whether this process prints the one-line message (rank 0, or not under MPI).
 static SPEAK: AtomicBool = AtomicBool::new(true);
+/// Milliseconds to wait after cleanup before exiting (see [`install`]).
+static LINGER_MS: AtomicU64 = AtomicU64::new(0);
 static NEXT: AtomicU64 = AtomicU64::new(1);
 
 fn registry() -> MutexGuard<'static, BTreeMap<u64, (PathBuf, Kind)>> {
@@ -111,9 +113,11 @@ extern "C" fn on_signal(sig: libc::c_int) {
 
 /// Installs the SIGINT and SIGTERM handlers and the watcher thread (once per process).
 /// `speak`: whether this process prints the message (false on MPI ranks other than 0,
-/// so an interrupted MPI run says it once).
-pub fn install(speak: bool) {
+/// so an interrupted MPI run says it once). `linger`: how long to stay after cleanup
+/// before exiting ([`MPI_GRACE`] for a rank of an MPI job, zero otherwise).
+pub fn install(speak: bool, linger: std::time::Duration) {
     SPEAK.store(speak, Ordering::SeqCst);
+    LINGER_MS.store(linger.as_millis() as u64, Ordering::SeqCst);
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let mut fds = [0 as libc::c_int; 2];
@@ -180,10 +184,11 @@ fn watch(read_end: libc::c_int) {
         };
         eprintln!("tessera: stopped by {}{what}", name(sig));
     }
-    if crate::comm::mpi::launched_under_mpi() {
+    let linger = LINGER_MS.load(Ordering::SeqCst);
+    if linger > 0 {
         // mpirun SIGKILLs every rank as soon as one exits, and all ranks got the signal at
         // about the same time: staying a moment lets the others finish their cleanup.
-        std::thread::sleep(MPI_GRACE);
+        std::thread::sleep(std::time::Duration::from_millis(linger));
     }
     // SAFETY: _exit ends the process at once; nothing after it runs.
     unsafe { libc::_exit(128 + sig) }

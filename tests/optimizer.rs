@@ -7,7 +7,7 @@ mod common;
 
 use common::{cf, mpirun_available, ok_json, tessera};
 use serde_json::Value;
-use tessera::optimize::fuzz;
+use tessera::cli::selftest::optimizer as fuzz;
 use tessera::Client;
 
 #[test]

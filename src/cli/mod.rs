@@ -4,7 +4,7 @@
 mod args;
 mod clobber;
 pub mod progress;
-pub mod render;
+pub use crate::render;
 pub mod selftest;
 
 pub use crate::runtime::size::parse_size;
@@ -274,7 +274,12 @@ fn parse_chunks3(s: &str) -> Result<[usize; 3], String> {
 pub fn main() -> i32 {
     crate::comm::mpi::prefer_local_transports();
     let cli = Cli::parse();
-    crate::signal::install(mpi_rank() == 0);
+    let linger = if crate::comm::mpi::launched_under_mpi() {
+        crate::signal::MPI_GRACE
+    } else {
+        std::time::Duration::ZERO
+    };
+    crate::signal::install(mpi_rank() == 0, linger);
     let outcome = run(cli);
     // A run stopped by SIGINT/SIGTERM ends with the signal's one line and exit code,
     // not with the errors its interruption caused.
@@ -415,6 +420,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let run_opts = crate::job::RunOptions {
                 overwrite,
                 checkpoint,
+                generator: Some(std::sync::Arc::new(crate::gen::JobInputs)),
             };
             let outcome = crate::job::run(&client, &job, &run_opts, &|m: &str| {
                 display.line(&format!("[{}] {m}", job.name))
@@ -569,14 +575,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info { file, json } => {
             let fi = crate::io::info::inspect(&file)?;
             if json {
-                say!("{}", crate::io::info::render_json(&file, &fi));
+                say!("{}", crate::labeled::info::render_json(&file, &fi));
             } else {
                 {
                     use std::io::Write as _;
                     let _ = write!(
                         std::io::stdout(),
                         "{}",
-                        crate::io::info::render_text(&file, &fi)
+                        crate::labeled::info::render_text(&file, &fi)
                     );
                 }
             }
@@ -671,7 +677,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     deflate,
                     ..Default::default()
                 };
-                let stats = crate::io::write::write(
+                let stats = crate::labeled::write::write(
                     &client,
                     &da,
                     std::path::Path::new(&file),
@@ -827,7 +833,7 @@ fn optimizer_selftest() -> anyhow::Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    let bad = crate::optimize::fuzz::check(&mut client, seed, count);
+    let bad = selftest::optimizer::check(&mut client, seed, count);
     let bad: Vec<Json> = bad
         .iter()
         .map(|m| json!({"expr": m.expr, "what": m.what}))
@@ -865,7 +871,7 @@ fn bind_files(open: &[String]) -> anyhow::Result<Bindings> {
                 let (name, target) = (crate::quote::shorten(name), crate::quote::shorten(target));
                 anyhow!("--open {name}={target}: name the variable, as {name}={target}:VARIABLE")
             })?;
-            let d = crate::io::open::open(
+            let d = crate::labeled::open::open(
                 std::path::Path::new(file),
                 var,
                 &crate::io::open::OpenOptions::default(),

@@ -12,9 +12,10 @@ use crate::array::dtype::{DType, ScalarKind};
 use crate::array::elementwise::UFunc;
 use crate::array::slicing::Index;
 use crate::error::Result;
-use crate::io::open::{open, OpenOptions};
+use crate::io::open::OpenOptions;
 use crate::labeled::dataarray::{self, LOperand};
 use crate::labeled::groupby::GroupBy;
+use crate::labeled::open::open;
 use crate::labeled::select::{sel, Label, Selector};
 use crate::labeled::{CoordValues, DataArray};
 

@@ -1,7 +1,9 @@
-//! Opening a variable as a lazy labeled array: metadata and index coordinates are read by
-//! the caller (they are small), the values are left to the workers as `read` tasks whose
-//! blocks are whole multiples of the on-disk chunks.
+//! Opening a variable lazily: metadata and index coordinates are read by the caller (they
+//! are small), the values are left to the workers as `read` tasks whose blocks are whole
+//! multiples of the on-disk chunks. What the values mean (dimension labels, decoded times)
+//! is the labeled layer's business: this returns numbers and attributes.
 
+use super::attr::AttrValue;
 use super::cf::CfDecode;
 use super::format::{detect, Format};
 use super::meta::VarInfo;
@@ -10,8 +12,6 @@ use crate::array::chunks::{auto_chunk_bytes, normalize, AxisChunks, ChunkGrid, C
 use crate::array::dtype::DType;
 use crate::array::graph::{DArray, Op};
 use crate::error::{Error, Result};
-use crate::labeled::time::TimeUnits;
-use crate::labeled::{Coord, CoordValues, DataArray};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -134,8 +134,46 @@ pub fn default_chunks(shape: &[usize], disk: Option<&[usize]>, itemsize: usize) 
         .collect()
 }
 
-/// Opens `var` of the file at `path` as a lazy labeled array.
-pub fn open(path: &Path, var: &str, opts: &OpenOptions) -> Result<DataArray> {
+/// A variable opened lazily: its values as a lazy array and what labels them.
+#[derive(Debug, Clone)]
+pub struct OpenedVar {
+    /// The values, read by the workers block by block.
+    pub data: DArray,
+    /// The variable's name (the last part of an HDF5 path).
+    pub name: String,
+    /// One dimension name per axis.
+    pub dims: Vec<String>,
+    /// The variable's attributes.
+    pub attrs: Vec<(String, AttrValue)>,
+    /// Index coordinates found in the file, in axis order.
+    pub coords: Vec<IndexCoord>,
+}
+
+/// A 1-D variable named like a dimension, read whole (CF-decoded as numbers when asked).
+#[derive(Debug, Clone)]
+pub struct IndexCoord {
+    /// The dimension it labels.
+    pub dim: String,
+    /// Element type of the values (after CF decoding, when decoded).
+    pub dtype: DType,
+    /// The values, as f64.
+    pub values: Vec<f64>,
+    /// Its attributes (`units` and `calendar` tell a time axis).
+    pub attrs: Vec<(String, AttrValue)>,
+}
+
+impl IndexCoord {
+    /// A text attribute.
+    pub fn text_attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, a)| a.text())
+    }
+}
+
+/// Opens `var` of the file at `path` lazily.
+pub fn open_variable(path: &Path, var: &str, opts: &OpenOptions) -> Result<OpenedVar> {
     let p = crate::quote::path(path);
     detect(path)?;
     let abs: PathBuf =
@@ -188,15 +226,17 @@ pub fn open(path: &Path, var: &str, opts: &OpenOptions) -> Result<DataArray> {
     } else {
         vec![]
     };
-    let mut da = DataArray::new(data, info.dims.clone(), coords)
-        .map_err(|e| Error::Io(format!("{p}: variable '{var}': {e}")))?;
-    da.name = Some(var.rsplit('/').next().unwrap_or(var).to_string());
-    da.attrs = info.attrs.clone();
-    Ok(da)
+    Ok(OpenedVar {
+        data,
+        name: var.rsplit('/').next().unwrap_or(var).to_string(),
+        dims: info.dims.clone(),
+        attrs: info.attrs.clone(),
+        coords,
+    })
 }
 
 /// Index coordinates: 1-D variables named like the dimensions of `info`.
-fn read_coords(path: &Path, info: &VarInfo, decode: bool) -> Result<Vec<(String, Coord)>> {
+fn read_coords(path: &Path, info: &VarInfo, decode: bool) -> Result<Vec<IndexCoord>> {
     let p = crate::quote::path(path);
     let file = super::nc::open(path)?;
     let mut out = Vec::new();
@@ -231,38 +271,16 @@ fn read_coords(path: &Path, info: &VarInfo, decode: bool) -> Result<Vec<(String,
         } else {
             raw
         };
-        let units = ci.attr("units").and_then(|a| a.text()).map(str::to_string);
-        // A time axis with missing values stays numeric (there is no "not a time" label).
-        let is_time = decode
-            && units.as_deref().is_some_and(|u| u.contains(" since "))
-            && values.iter().all(|v| v.is_finite());
-        let cv = if is_time {
-            let cal = ci.attr("calendar").and_then(|a| a.text());
-            let tu = TimeUnits::parse(units.as_deref().unwrap_or(""), cal)
-                .map_err(|e| Error::Io(format!("{p}: variable '{dim}': {e}")))?;
-            let times = values
-                .iter()
-                .map(|&v| tu.decode(v))
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|e| Error::Io(format!("{p}: variable '{dim}': {e}")))?;
-            CoordValues::Time {
-                values: times,
-                units: tu,
-            }
-        } else {
-            let dtype = match super::cf::decode_for(&ci, dt) {
-                Some(d) if decode => d.decoded,
-                _ => dt,
-            };
-            CoordValues::Num { dtype, values }
+        let dtype = match super::cf::decode_for(&ci, dt) {
+            Some(d) if decode => d.decoded,
+            _ => dt,
         };
-        out.push((
-            dim.clone(),
-            Coord {
-                values: cv,
-                attrs: ci.attrs,
-            },
-        ));
+        out.push(IndexCoord {
+            dim: dim.clone(),
+            dtype,
+            values,
+            attrs: ci.attrs,
+        });
     }
     Ok(out)
 }

@@ -1,9 +1,9 @@
-//! Writing arrays to NetCDF-4 and HDF5, safely.
-//!
-//! The workers compute the blocks; the caller streams them into the file as they arrive,
-//! at most a few blocks per worker in flight (so a result larger than memory still writes
-//! with bounded memory). This is the "one writer" design: serial HDF5/NetCDF builds (the
-//! default Debian/Ubuntu packages) cannot have several processes write one file.
+//! Writing arrays to NetCDF-4 and HDF5, safely: a [`FileSink`] takes an output's
+//! description (dimensions, coordinates, attributes, block shape), then its blocks in any
+//! order, then renames the finished file into place. It knows chunks, not who computes
+//! them: the labeled layer streams a computation's blocks into it as they arrive. This is
+//! the "one writer" design: serial HDF5/NetCDF builds (the default Debian/Ubuntu packages)
+//! cannot have several processes write one file.
 //!
 //! A file is written under a temporary name in the target's directory and renamed over
 //! the target only when complete, so a failed or interrupted run never leaves a truncated
@@ -13,8 +13,6 @@ use super::attr::AttrValue;
 use crate::array::chunk::Chunk;
 use crate::array::dtype::{DType, Element};
 use crate::error::{Error, Result};
-use crate::labeled::{CoordValues, DataArray};
-use crate::runtime::Client;
 use crate::with_dtype;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -192,14 +190,9 @@ impl Drop for TmpGuard {
 
 /// Block shape on disk: the array's first block, cut along leading axes to divisors of its
 /// length until at most 16 MiB (a common NetCDF/HDF5 chunk-cache-friendly size).
-fn disk_chunks(da: &DataArray) -> Vec<usize> {
-    let mut c: Vec<usize> = da
-        .data
-        .chunks()
-        .iter()
-        .map(|axis| axis.first().unwrap_or(1).max(1))
-        .collect();
-    let item = da.data.dtype().size();
+fn disk_chunks(out: &OutputVar) -> Vec<usize> {
+    let mut c: Vec<usize> = out.block.iter().map(|&b| b.max(1)).collect();
+    let item = out.dtype.size();
     let limit = 16usize << 20;
     // Shrink leading axes to divisors of the block length, so every block covers whole
     // disk chunks: a chunk split between two blocks would be written twice, and read back
@@ -222,55 +215,222 @@ fn disk_chunks(da: &DataArray) -> Vec<usize> {
     c
 }
 
-/// Writes `da` as variable `var` of a new file at `path` (NetCDF-4 or HDF5 by extension).
-pub fn write(
-    client: &Client,
-    da: &DataArray,
-    path: &Path,
-    var: &str,
-    opts: &WriteOptions,
-) -> Result<WriteStats> {
-    let p = crate::quote::path(path);
-    if path.exists() && !opts.overwrite {
-        return Err(Error::Io(format!(
-            "{p}: already exists; pass --overwrite to replace it"
-        )));
-    }
-    if let Some(l) = opts.deflate {
-        if l > 9 {
+/// What an output file holds besides its data: the data variable's name, dimensions,
+/// type, shape, block shape and attributes, and the coordinates to write beside it.
+#[derive(Debug, Clone)]
+pub struct OutputVar {
+    /// Variable (NetCDF) or dataset path (HDF5).
+    pub name: String,
+    /// One dimension name per axis.
+    pub dims: Vec<String>,
+    /// Element type.
+    pub dtype: DType,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// The first block's shape (on-disk chunks divide it, so no chunk is written twice).
+    pub block: Vec<usize>,
+    /// Attributes of the data variable (encoding attributes are dropped: values are
+    /// written decoded).
+    pub attrs: Vec<(String, AttrValue)>,
+    /// Coordinate variables (NetCDF only).
+    pub coords: Vec<OutputCoord>,
+}
+
+/// A coordinate variable to write.
+#[derive(Debug, Clone)]
+pub struct OutputCoord {
+    /// Name (also its one dimension).
+    pub name: String,
+    /// Values.
+    pub values: CoordData,
+    /// Attributes.
+    pub attrs: Vec<(String, AttrValue)>,
+}
+
+/// A coordinate's values as written.
+#[derive(Debug, Clone)]
+pub enum CoordData {
+    /// Numbers, stored in `dtype`.
+    Num {
+        /// Stored type.
+        dtype: DType,
+        /// Values.
+        values: Vec<f64>,
+    },
+    /// Times already encoded as numbers in `units` since an epoch, in `calendar`.
+    Time {
+        /// Encoded values.
+        encoded: Vec<f64>,
+        /// CF units (`days since 2000-01-01`).
+        units: String,
+        /// CF calendar name.
+        calendar: String,
+    },
+    /// Text labels.
+    Text(Vec<String>),
+}
+
+/// An output file being written under a temporary name next to its target: created with
+/// its metadata by [`FileSink::create`], filled by [`FileSink::write_block`] (any order,
+/// any thread, one at a time), renamed over the target by [`FileSink::finish`]. Dropped
+/// unfinished (an error, a panic) or stopped by a signal, it leaves no file behind.
+pub struct FileSink {
+    target: PathBuf,
+    shown: String,
+    tmp: PathBuf,
+    overwrite: bool,
+    file: Option<Open>,
+    bytes: u64,
+    blocks: usize,
+    started: Instant,
+    guard: TmpGuard,
+}
+
+enum Open {
+    Nc { file: netcdf::FileMut, var: String },
+    H5 { file: hdf5::File, ds: hdf5::Dataset },
+}
+
+impl FileSink {
+    /// Creates `path`'s temporary file (NetCDF-4 or HDF5 by extension) with `out`'s
+    /// metadata. An existing target is refused unless `opts.overwrite`.
+    pub fn create(path: &Path, out: &OutputVar, opts: &WriteOptions) -> Result<FileSink> {
+        let p = crate::quote::path(path);
+        if path.exists() && !opts.overwrite {
             return Err(Error::Io(format!(
-                "{p}: deflate level {l} is out of range (0-9)"
+                "{p}: already exists; pass --overwrite to replace it"
             )));
         }
+        if let Some(l) = opts.deflate {
+            if l > 9 {
+                return Err(Error::Io(format!(
+                    "{p}: deflate level {l} is out of range (0-9)"
+                )));
+            }
+        }
+        let tmp = tmp_path(path)?;
+        remove_stale_temps(path);
+        let guard = TmpGuard::new(&tmp);
+        let started = Instant::now();
+        let file = match Target::from_path(path) {
+            Target::Netcdf4 => create_nc(&tmp, out, opts),
+            Target::Hdf5 => create_h5(&tmp, out, opts),
+        }
+        .map_err(|e| at(&p, e))?;
+        Ok(FileSink {
+            target: path.to_path_buf(),
+            shown: p,
+            tmp,
+            overwrite: opts.overwrite,
+            file: Some(file),
+            bytes: 0,
+            blocks: 0,
+            started,
+            guard,
+        })
     }
-    let tmp = tmp_path(path)?;
-    remove_stale_temps(path);
-    let mut guard = TmpGuard::new(&tmp);
-    let started = Instant::now();
-    let stats = match Target::from_path(path) {
-        Target::Netcdf4 => write_nc(client, da, &tmp, var, opts),
-        Target::Hdf5 => write_h5(client, da, &tmp, var, opts),
+
+    /// Writes the block `c` whose first element is at `offset`.
+    pub fn write_block(&mut self, offset: &[usize], c: &Chunk) -> Result<()> {
+        super::quiet_hdf5();
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| Error::Internal("write after close".into()))?;
+        match file {
+            Open::Nc { file, var } => {
+                let write_err = nc_write_err(&self.tmp);
+                let mut v = file
+                    .variable_mut(var)
+                    .ok_or_else(|| Error::Internal("written variable vanished".into()))?;
+                let ext: Vec<netcdf::Extent> = offset
+                    .iter()
+                    .zip(&c.shape)
+                    .map(|(&o, &n)| netcdf::Extent::SliceCount {
+                        start: o,
+                        count: n,
+                        stride: 1,
+                    })
+                    .collect();
+                with_dtype!(c.dtype, T, {
+                    let vals: &[T] = c.data.typed();
+                    if c.shape.is_empty() {
+                        v.put_values(vals, ..).map_err(&write_err)?;
+                    } else if !vals.is_empty() {
+                        v.put_values(vals, ext).map_err(&write_err)?;
+                    }
+                });
+            }
+            Open::H5 { ds, .. } => {
+                let sel: Vec<hdf5::SliceOrIndex> = offset
+                    .iter()
+                    .zip(&c.shape)
+                    .map(|(&o, &n)| hdf5::SliceOrIndex::SliceCount {
+                        start: o,
+                        step: 1,
+                        count: n,
+                        block: 1,
+                    })
+                    .collect();
+                with_dtype!(c.dtype, T, {
+                    let view = c.view::<T>();
+                    if c.shape.is_empty() {
+                        ds.write_raw(view.as_slice().unwrap_or(&[]))
+                            .map_err(h5_err)?;
+                    } else if !c.is_empty() {
+                        ds.write_slice(&view, hdf5::Hyperslab::from(sel))
+                            .map_err(h5_err)?;
+                    }
+                });
+            }
+        }
+        self.bytes += c.nbytes() as u64;
+        self.blocks += 1;
+        Ok(())
     }
-    .map_err(|e| match e {
-        Error::Io(m) => Error::Io(format!("{p}: {m}")),
+
+    /// Closes the file and moves it over the target (refused if a target appeared while
+    /// writing and overwriting was not asked).
+    pub fn finish(mut self) -> Result<WriteStats> {
+        super::quiet_hdf5();
+        let p = self.shown.clone();
+        match self.file.take() {
+            Some(Open::Nc { file, .. }) => file
+                .close()
+                .map_err(nc_write_err(&self.tmp))
+                .map_err(|e| at(&p, e))?,
+            Some(Open::H5 { file, ds }) => {
+                drop(ds);
+                file.close().map_err(h5_err).map_err(|e| at(&p, e))?
+            }
+            None => return Err(Error::Internal("finish after close".into())),
+        }
+        if self.target.exists() && !self.overwrite {
+            return Err(Error::Io(format!(
+                "{p}: appeared while writing; not replaced (pass --overwrite)"
+            )));
+        }
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| {
+            Error::Io(format!(
+                "{p}: cannot move the finished file into place: {e}"
+            ))
+        })?;
+        self.guard.done = true;
+        super::read::close_all();
+        Ok(WriteStats {
+            bytes_written: self.bytes,
+            seconds: self.started.elapsed().as_secs_f64(),
+            blocks: self.blocks,
+        })
+    }
+}
+
+/// An error of writing `shown`'s file, prefixed with its (quoted) path.
+fn at(shown: &str, e: Error) -> Error {
+    match e {
+        Error::Io(m) => Error::Io(format!("{shown}: {m}")),
         other => other,
-    })?;
-    if path.exists() && !opts.overwrite {
-        return Err(Error::Io(format!(
-            "{p}: appeared while writing; not replaced (pass --overwrite)"
-        )));
     }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        Error::Io(format!(
-            "{p}: cannot move the finished file into place: {e}"
-        ))
-    })?;
-    guard.done = true;
-    super::read::close_all();
-    Ok(WriteStats {
-        seconds: started.elapsed().as_secs_f64(),
-        ..stats
-    })
 }
 
 fn nc_err(e: netcdf::Error) -> Error {
@@ -328,16 +488,11 @@ fn nc_type(d: DType) -> netcdf::types::NcVariableType {
     }
 }
 
-fn write_nc(
-    client: &Client,
-    da: &DataArray,
-    tmp: &Path,
-    var: &str,
-    opts: &WriteOptions,
-) -> Result<WriteStats> {
+fn create_nc(tmp: &Path, out: &OutputVar, opts: &WriteOptions) -> Result<Open> {
+    let var = out.name.as_str();
     let mut f = netcdf::create_with(tmp, netcdf::Options::NETCDF4).map_err(nc_err)?;
-    let shape = da.data.shape();
-    for (d, &n) in da.dims.iter().zip(&shape) {
+    let shape = &out.shape;
+    for (d, &n) in out.dims.iter().zip(shape) {
         f.add_dimension(d, n).map_err(nc_err)?;
     }
     f.add_attribute("Conventions", "CF-1.8").map_err(nc_err)?;
@@ -347,10 +502,11 @@ fn write_nc(
     )
     .map_err(nc_err)?;
     // Coordinates (a coordinate written as the variable itself, `x.lat`, is not repeated).
-    for (name, c) in da.coords.iter().filter(|(n, _)| n != var) {
+    for c in out.coords.iter().filter(|c| c.name != var) {
+        let name = &c.name;
         let dims = [name.as_str()];
         match &c.values {
-            CoordValues::Num { dtype, values } => {
+            CoordData::Num { dtype, values } => {
                 let mut v = f
                     .add_variable_with_type(name, &dims, &nc_type(*dtype))
                     .map_err(nc_err)?;
@@ -364,14 +520,13 @@ fn write_nc(
                     }
                 }
             }
-            CoordValues::Time { values, units } => {
+            CoordData::Time {
+                encoded,
+                units,
+                calendar,
+            } => {
                 let mut v = f.add_variable::<f64>(name, &dims).map_err(nc_err)?;
-                let enc: Vec<f64> = values
-                    .iter()
-                    .map(|t| units.encode(t))
-                    .collect::<std::result::Result<_, _>>()
-                    .map_err(|e| Error::Io(format!("coordinate '{name}': {e}")))?;
-                v.put_values(&enc, ..).map_err(nc_err)?;
+                v.put_values(encoded, ..).map_err(nc_err)?;
                 for (k, a) in &c.attrs {
                     // Bounds variables are not written, so no attribute may point at one.
                     if !ENCODING_ATTRS.contains(&k.as_str())
@@ -380,12 +535,11 @@ fn write_nc(
                         v.put_attribute(k, to_nc_attr(a)).map_err(nc_err)?;
                     }
                 }
-                v.put_attribute("units", units.to_cf_string())
-                    .map_err(nc_err)?;
-                v.put_attribute("calendar", units.calendar.name())
+                v.put_attribute("units", units.as_str()).map_err(nc_err)?;
+                v.put_attribute("calendar", calendar.as_str())
                     .map_err(nc_err)?;
             }
-            CoordValues::Text(labels) => {
+            CoordData::Text(labels) => {
                 let mut v = f.add_string_variable(name, &dims).map_err(nc_err)?;
                 for (i, s) in labels.iter().enumerate() {
                     v.put_string(s, [i]).map_err(nc_err)?;
@@ -394,16 +548,16 @@ fn write_nc(
         }
     }
     // The data variable.
-    let dtype = da.data.dtype();
+    let dtype = out.dtype;
     {
-        let dims: Vec<&str> = da.dims.iter().map(|s| s.as_str()).collect();
+        let dims: Vec<&str> = out.dims.iter().map(|s| s.as_str()).collect();
         let mut v = f
             .add_variable_with_type(var, &dims, &nc_type(dtype))
             .map_err(nc_err)?;
         if !shape.is_empty() && shape.iter().all(|&n| n > 0) {
-            let ch: Vec<usize> = disk_chunks(da)
+            let ch: Vec<usize> = disk_chunks(out)
                 .iter()
-                .zip(&shape)
+                .zip(shape)
                 .map(|(&c, &n)| c.min(n))
                 .collect();
             v.set_chunking(&ch).map_err(nc_err)?;
@@ -416,94 +570,15 @@ fn write_nc(
             DType::F64 => v.set_fill_value(f64::NAN).map_err(nc_err)?,
             _ => {}
         }
-        for (k, a) in &da.attrs {
+        for (k, a) in &out.attrs {
             if !ENCODING_ATTRS.contains(&k.as_str()) {
                 v.put_attribute(k, to_nc_attr(a)).map_err(nc_err)?;
             }
         }
     }
-    let var_name = var.to_string();
-    let mut file = Some(f);
-    let write_err = nc_write_err(tmp);
-    let (bytes, blocks) = stream_to_writer(client, &da.data, move |offset, c| {
-        let Some(offset) = offset else {
-            return file
-                .take()
-                .map_or(Ok(()), |f| f.close().map_err(&write_err));
-        };
-        let f = file
-            .as_mut()
-            .ok_or_else(|| Error::Internal("write after close".into()))?;
-        let mut v = f
-            .variable_mut(&var_name)
-            .ok_or_else(|| Error::Internal("written variable vanished".into()))?;
-        let ext: Vec<netcdf::Extent> = offset
-            .iter()
-            .zip(&c.shape)
-            .map(|(&o, &n)| netcdf::Extent::SliceCount {
-                start: o,
-                count: n,
-                stride: 1,
-            })
-            .collect();
-        with_dtype!(c.dtype, T, {
-            let vals: &[T] = c.data.typed();
-            if c.shape.is_empty() {
-                v.put_values(vals, ..).map_err(&write_err)?;
-            } else if !vals.is_empty() {
-                v.put_values(vals, ext).map_err(&write_err)?;
-            }
-        });
-        Ok(())
-    })?;
-    Ok(WriteStats {
-        bytes_written: bytes,
-        seconds: 0.0,
-        blocks,
-    })
-}
-
-/// Computes `data` and hands its blocks to `write` on a writer thread, so computing the
-/// next blocks overlaps writing this one; a bounded queue (4 blocks) holds the scheduler
-/// back when the file is slower than the workers. `write` gets `None` once at the end (to
-/// close the file). Returns bytes and blocks written.
-fn stream_to_writer<W>(
-    client: &Client,
-    data: &crate::array::graph::DArray,
-    mut write: W,
-) -> Result<(u64, usize)>
-where
-    W: FnMut(Option<&[usize]>, Chunk) -> Result<()> + Send,
-{
-    let (tx, rx) = crossbeam_channel::bounded::<(Vec<usize>, Chunk)>(4);
-    std::thread::scope(|scope| {
-        let writer = scope.spawn(move || -> Result<(u64, usize)> {
-            super::quiet_hdf5();
-            let (mut bytes, mut blocks) = (0u64, 0usize);
-            for (offset, c) in rx.iter() {
-                bytes += c.nbytes() as u64;
-                blocks += 1;
-                write(Some(&offset), c)?;
-            }
-            let empty = Chunk::from_slice::<u8>(DType::U8, &[0], &[]);
-            write(None, empty)?;
-            Ok((bytes, blocks))
-        });
-        let mut sink = |offset: &[usize], c: Chunk| -> Result<()> {
-            tx.send((offset.to_vec(), c))
-                .map_err(|_| Error::Io("the writer stopped".into()))
-        };
-        let computed = client.compute_blocks(data, &mut sink);
-        drop(tx);
-        let written = writer
-            .join()
-            .map_err(|_| Error::Internal("the writer thread panicked".into()))?;
-        // A writer error explains a failed send better than the send itself.
-        match (computed, written) {
-            (_, Err(e)) => Err(e),
-            (Err(e), _) => Err(e),
-            (Ok(()), Ok(r)) => Ok(r),
-        }
+    Ok(Open::Nc {
+        file: f,
+        var: var.to_string(),
     })
 }
 
@@ -511,13 +586,8 @@ fn h5_err(e: hdf5::Error) -> Error {
     Error::Io(e.to_string())
 }
 
-fn write_h5(
-    client: &Client,
-    da: &DataArray,
-    tmp: &Path,
-    var: &str,
-    opts: &WriteOptions,
-) -> Result<WriteStats> {
+fn create_h5(tmp: &Path, out: &OutputVar, opts: &WriteOptions) -> Result<Open> {
+    let var = out.name.as_str();
     super::quiet_hdf5();
     let file = hdf5::File::create(tmp).map_err(h5_err)?;
     let name = var.trim_start_matches('/');
@@ -533,12 +603,12 @@ fn write_h5(
             Err(_) => group.create_group(g).map_err(h5_err)?,
         };
     }
-    let shape = da.data.shape();
-    let dtype = da.data.dtype();
+    let shape = out.shape.clone();
+    let dtype = out.dtype;
     let ds = with_dtype!(dtype, T, {
         let mut b = group.new_dataset::<T>();
         if !shape.is_empty() && shape.iter().all(|&n| n > 0) {
-            let ch: Vec<usize> = disk_chunks(da)
+            let ch: Vec<usize> = disk_chunks(out)
                 .iter()
                 .zip(&shape)
                 .map(|(&c, &n)| c.min(n))
@@ -553,7 +623,7 @@ fn write_h5(
         }
         b.shape(shape.clone()).create(*leaf).map_err(h5_err)?
     });
-    for (k, a) in &da.attrs {
+    for (k, a) in &out.attrs {
         if ENCODING_ATTRS.contains(&k.as_str()) {
             continue;
         }
@@ -578,36 +648,5 @@ fn write_h5(
             AttrValue::Texts(_) => {}
         }
     }
-    let (bytes, blocks) = stream_to_writer(client, &da.data, move |offset, c| {
-        let Some(offset) = offset else {
-            return Ok(());
-        };
-        let sel: Vec<hdf5::SliceOrIndex> = offset
-            .iter()
-            .zip(&c.shape)
-            .map(|(&o, &n)| hdf5::SliceOrIndex::SliceCount {
-                start: o,
-                step: 1,
-                count: n,
-                block: 1,
-            })
-            .collect();
-        with_dtype!(c.dtype, T, {
-            let view = c.view::<T>();
-            if c.shape.is_empty() {
-                ds.write_raw(view.as_slice().unwrap_or(&[]))
-                    .map_err(h5_err)?;
-            } else if !c.is_empty() {
-                ds.write_slice(&view, hdf5::Hyperslab::from(sel))
-                    .map_err(h5_err)?;
-            }
-        });
-        Ok(())
-    })?;
-    file.close().map_err(h5_err)?;
-    Ok(WriteStats {
-        bytes_written: bytes,
-        seconds: 0.0,
-        blocks,
-    })
+    Ok(Open::H5 { file, ds })
 }

@@ -17,7 +17,7 @@ pub mod spec;
 pub mod submit;
 
 pub use check::load;
-pub use run::{run, RunOptions};
+pub use run::{run, InputGenerator, RunOptions};
 
 use std::path::PathBuf;
 

@@ -10,6 +10,7 @@
 //! absent.
 
 use super::checkpoint::{self, file_identity, ArrayEntry, Checkpoint, Fingerprint};
+use super::spec::GenerateSpec;
 use super::{Input, InputSource, Job, Output, OutputTarget};
 use crate::array::api;
 use crate::array::chunks::{AxisSpec, ChunkSpec};
@@ -20,15 +21,44 @@ use crate::labeled::DataArray;
 use crate::runtime::{Client, RunReport};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// How to run a job (command-line settings that override the job file).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RunOptions {
     /// Replace existing output files.
     pub overwrite: bool,
     /// Checkpoint directory (overrides `[runtime] checkpoint`).
     pub checkpoint: Option<PathBuf>,
+    /// Makes inputs that are missing and have an `[inputs.NAME.generate]` table.
+    pub generator: Option<Arc<dyn InputGenerator>>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("overwrite", &self.overwrite)
+            .field("checkpoint", &self.checkpoint)
+            .field("generator", &self.generator.is_some())
+            .finish()
+    }
+}
+
+/// Makes a missing input from its `[inputs.NAME.generate]` table. The library reads data;
+/// synthetic data for examples and benchmarks comes from the program that runs the job
+/// (the `tessera` binary's generator).
+pub trait InputGenerator: Send + Sync {
+    /// Writes input `name`'s file `file` (variable `variable`, if the input names one) as
+    /// `spec` asks; `log` gets progress lines.
+    fn generate(
+        &self,
+        name: &str,
+        file: &Path,
+        variable: Option<&str>,
+        spec: &GenerateSpec,
+        log: &dyn Fn(String),
+    ) -> std::result::Result<(), String>;
 }
 
 /// What a run did.
@@ -77,7 +107,7 @@ pub fn run(
     }
     log_outputs_outside_the_job_folder(job, &log);
     for i in &job.inputs {
-        generate_if_missing(i, &log)?;
+        generate_if_missing(i, opts.generator.as_deref(), &log)?;
     }
     // The clock starts after any input generation: the summary is about the job.
     let started = Instant::now();
@@ -166,7 +196,7 @@ pub fn run(
                     deflate: *deflate,
                     ..Default::default()
                 };
-                let stats = crate::io::write::write(client, &da, path, variable, &w)
+                let stats = crate::labeled::write::write(client, &da, path, variable, &w)
                     .map_err(|e| Error::Job(format!("{}: outputs[{}]: {e}", o.at, o.index)))?;
                 if let Some(c) = ckpt.as_mut() {
                     c.record_output(o.index, &fp, path)?;
@@ -429,48 +459,32 @@ pub fn refuse_existing_outputs(
     Ok(())
 }
 
-fn generate_if_missing(i: &Input, log: &dyn Fn(String)) -> Result<()> {
+fn generate_if_missing(
+    i: &Input,
+    generator: Option<&dyn InputGenerator>,
+    log: &dyn Fn(String),
+) -> Result<()> {
     let Some(g) = &i.generate else { return Ok(()) };
     if i.file.exists() {
         return Ok(());
     }
-    let mut spec = crate::gen::ClimateSpec::default();
-    if let Some(d) = g.days {
-        spec.days = d;
-    }
-    if let Some(x) = g.grid {
-        spec.grid_degrees = x;
-    }
-    if let Some(s) = g.seed {
-        spec.seed = s;
-    }
-    if let Some(s) = &g.start {
-        spec.start = s.clone();
-    }
-    if let Some(c) = &g.calendar {
-        spec.calendar = c.clone();
-    }
-    spec.chunks = g.chunks;
-    spec.deflate = g.deflate;
-    if let InputSource::Variable { variable, .. } = &i.source {
-        spec.variable = variable.trim_start_matches('/').to_string();
-    }
-    log(format!(
-        "inputs.{}: generating {} ({} days, {}° grid)",
-        i.name,
-        i.file.display(),
-        spec.days,
-        spec.grid_degrees
-    ));
-    let s = crate::gen::climate(&i.file, &spec, false)
-        .map_err(|e| Error::Job(format!("{}: inputs.{}.generate: {e:#}", i.at, i.name)))?;
-    log(format!(
-        "inputs.{}: {:.1} MB in {:.1} s",
-        i.name,
-        s.bytes as f64 / 1e6,
-        s.seconds
-    ));
-    Ok(())
+    let Some(generator) = generator else {
+        return Err(Error::Job(format!(
+            "{}: inputs.{}: {} does not exist, and this program has no generator for \
+             [inputs.{}.generate]",
+            i.at,
+            i.name,
+            crate::quote::path(&i.file),
+            i.name
+        )));
+    };
+    let variable = match &i.source {
+        InputSource::Variable { variable, .. } => Some(variable.trim_start_matches('/')),
+        _ => None,
+    };
+    generator
+        .generate(&i.name, &i.file, variable, g, log)
+        .map_err(|e| Error::Job(format!("{}: inputs.{}.generate: {e}", i.at, i.name)))
 }
 
 fn bind_inputs(job: &Job) -> Result<Bindings> {
@@ -542,7 +556,7 @@ fn save_array(client: &Client, c: &mut Checkpoint, name: &str, fp: &str, v: &Val
         overwrite: true,
         ..Default::default()
     };
-    crate::io::write::write(client, &da, &file, name, &w)?;
+    crate::labeled::write::write(client, &da, &file, name, &w)?;
     c.record_array(
         name,
         ArrayEntry {
@@ -564,7 +578,7 @@ fn reopen(file: &Path, name: &str, e: &ArrayEntry) -> Result<Value> {
                 .collect(),
         )),
     };
-    let d = crate::io::open::open(file, name, &opts)?;
+    let d = crate::labeled::open::open(file, name, &opts)?;
     Ok(if e.labeled {
         Value::Labeled(d)
     } else {
@@ -573,7 +587,7 @@ fn reopen(file: &Path, name: &str, e: &ArrayEntry) -> Result<Value> {
 }
 
 fn print_value(client: &Client, o: &Output, value: Value, json: bool) -> Result<String> {
-    use crate::cli::render;
+    use crate::render;
     let labels = render::labels_json(&value);
     let described = match &value {
         Value::Labeled(d) if !d.dims.is_empty() => Some(render::describe_labels(d)),

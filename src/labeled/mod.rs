@@ -9,8 +9,11 @@
 pub mod coords;
 pub mod dataarray;
 pub mod groupby;
+pub mod info;
+pub mod open;
 pub mod select;
 pub mod time;
+pub mod write;
 
 pub use coords::{Coord, CoordValues};
 pub use dataarray::DataArray;

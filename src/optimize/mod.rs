@@ -17,7 +17,6 @@ pub mod cse;
 pub mod cull;
 pub mod explain;
 pub mod fusion;
-pub mod fuzz;
 pub mod placement;
 pub mod rechunk;
 pub mod reshape;

@@ -2,4 +2,5 @@
 //! under `mpirun` where they need real ranks. They live with the binary, not the library.
 
 pub mod futures;
+pub mod optimizer;
 pub mod zero_copy;

@@ -1,7 +1,7 @@
 //! Random expressions for checking the optimizer: every pass must leave results unchanged
 //! and the cost model must predict what the run report measures.
 //!
-//! Lives in the library (not only in `tests/`) so the same check runs in-process from the
+//! Lives with the binary (not only in `tests/`) so the same check runs in-process from the
 //! test suite and on real MPI ranks through `tessera self-test optimizer`.
 
 use crate::array::chunk::Chunk;
@@ -243,7 +243,7 @@ pub fn check(client: &mut Client, seed: u64, count: usize) -> Vec<Mismatch> {
                 continue;
             }
         };
-        let e = super::explain::explain(&a, nw);
+        let e = crate::optimize::explain::explain(&a, nw);
         let mut results = Vec::new();
         for (on, predicted) in [(false, &e.predicted_before), (true, &e.predicted_after)] {
             client.set_optimize(on);
