@@ -14,11 +14,11 @@ use common::{local_reference, mpi_reference, Reference};
 use std::time::Instant;
 use tessera::array::chunk::Chunk;
 use tessera::array::dtype::DType;
-use tessera::cli::selftest::futures::{bytes_sent, noise, ramp};
 use tessera::comm::mpi::{launched_under_mpi, MpiTransport};
 use tessera::futures::{register, Arg, Value};
 use tessera::runtime::worker::Compression;
 use tessera::{start_on, Client, ClientOptions, Started};
+use tessera_cli::selftest::futures::{bytes_sent, noise, ramp};
 
 fn register_tasks() {
     register("bench-inc", |a| {

@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(tessera::cli::main());
+    std::process::exit(tessera_cli::main());
 }

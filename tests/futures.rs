@@ -8,9 +8,9 @@ mod common;
 use common::{mpirun_available, ok_json, tessera};
 use futures::StreamExt;
 use serde_json::Value as Json;
-use tessera::cli::selftest::futures as selftest;
 use tessera::futures::{as_completed, register, Value};
 use tessera::{Client, ClientOptions};
+use tessera_cli::selftest::futures as selftest;
 
 #[test]
 fn scenarios_in_process() {

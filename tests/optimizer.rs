@@ -7,8 +7,8 @@ mod common;
 
 use common::{cf, mpirun_available, ok_json, tessera};
 use serde_json::Value;
-use tessera::cli::selftest::optimizer as fuzz;
 use tessera::Client;
+use tessera_cli::selftest::optimizer as fuzz;
 
 #[test]
 fn random_expressions_in_process_keep_their_results_and_predictions() {
