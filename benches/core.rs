@@ -7,7 +7,8 @@ mod common;
 
 use common::{local_reference, mpi_reference};
 use std::time::Instant;
-use tessera::comm::mpi::{launched_under_mpi, MpiTransport};
+use tessera::comm::launch::launched_under_mpi;
+use tessera::comm::mpi::MpiTransport;
 use tessera::expr::eval::{evaluate, into_array, Bindings};
 use tessera::{start, start_on, Client, ClientOptions, Started};
 

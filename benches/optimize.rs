@@ -15,7 +15,8 @@ mod common;
 
 use common::memcpy_gbs;
 use std::time::Instant;
-use tessera::comm::mpi::{launched_under_mpi, MpiTransport};
+use tessera::comm::launch::launched_under_mpi;
+use tessera::comm::mpi::MpiTransport;
 use tessera::comm::{Rank, Transport};
 use tessera::expr::eval::{evaluate, into_array, Bindings};
 use tessera::expr::Value;

@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# The crate graph is the architecture: the pure layer links no system library. Fails if
-# tessera-core's normal dependencies reach MPI, HDF5 or NetCDF (the compiler already
-# refuses an import of a crate that is not a dependency).
+# The crate graph is the architecture: the pure layer, and the library without its default
+# features, link no system library; the two leaves depend on no other Tessera crate. (The
+# compiler already refuses an import of a crate that is not a dependency.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bad=$(cargo tree -p tessera-core -e normal --prefix none | grep -E '^(mpi-sys|hdf5-sys|hdf5-metno-sys|netcdf-sys) ' || true)
+system_libs() {
+    cargo tree "$@" -e normal --prefix none | grep -E '^(mpi-sys|hdf5-sys|hdf5-metno-sys|netcdf-sys) ' || true
+}
+bad=$(system_libs -p tessera-core)
 if [[ -n $bad ]]; then
     echo "tessera-core depends on a system library:" >&2
+    echo "$bad" >&2
+    exit 1
+fi
+bad=$(system_libs -p tessera --no-default-features)
+if [[ -n $bad ]]; then
+    echo "tessera without default features depends on a system library:" >&2
     echo "$bad" >&2
     exit 1
 fi
@@ -19,4 +28,4 @@ for c in tessera-core tessera-comm; do
         fi
     fi
 done
-echo "layers: tessera-core and tessera-comm depend on no other Tessera crate; tessera-core links no MPI, HDF5 or NetCDF"
+echo "layers: tessera-core and tessera-comm depend on no other Tessera crate; tessera-core, and tessera without default features, link no MPI, HDF5 or NetCDF"

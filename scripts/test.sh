@@ -8,4 +8,7 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 bash scripts/check-layers.sh
+# The library without MPI and NetCDF (in-process transport, .npy files): builds, lints, tests.
+cargo clippy -p tessera --no-default-features --all-targets -- -D warnings
+cargo test -p tessera --no-default-features
 cargo test --release --workspace

@@ -280,9 +280,9 @@ fn parse_chunks3(s: &str) -> Result<[usize; 3], String> {
 
 /// Entry point: returns the process exit code.
 pub fn main() -> i32 {
-    crate::comm::mpi::prefer_local_transports();
+    crate::comm::launch::prefer_local_transports();
     let cli = Cli::parse();
-    let linger = if crate::comm::mpi::launched_under_mpi() {
+    let linger = if crate::comm::launch::launched_under_mpi() {
         crate::signal::MPI_GRACE
     } else {
         std::time::Duration::ZERO
@@ -897,30 +897,12 @@ fn bind_files(open: &[String]) -> anyhow::Result<Bindings> {
 /// This process' rank when started by an MPI launcher (0 otherwise), without initialising
 /// MPI (`explain` needs no cluster).
 fn mpi_rank() -> usize {
-    [
-        "OMPI_COMM_WORLD_RANK",
-        "PMI_RANK",
-        "PMIX_RANK",
-        "SLURM_PROCID",
-    ]
-    .iter()
-    .find_map(|k| std::env::var(k).ok()?.parse().ok())
-    .unwrap_or(0)
+    crate::comm::launch::rank()
 }
 
 /// The number of ranks when started by an MPI launcher.
 fn mpi_size() -> Option<usize> {
-    if !crate::comm::mpi::launched_under_mpi() {
-        return None;
-    }
-    [
-        "OMPI_COMM_WORLD_SIZE",
-        "PMI_SIZE",
-        "PMIX_SIZE",
-        "SLURM_NTASKS",
-    ]
-    .iter()
-    .find_map(|k| std::env::var(k).ok()?.parse().ok())
+    crate::comm::launch::size()
 }
 
 /// `FILE:VAR` or `FILE` (the variable then takes the array's name, or `data`).

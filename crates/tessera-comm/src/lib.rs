@@ -9,7 +9,12 @@
 #![warn(missing_docs)]
 
 pub mod bytes;
+pub mod launch;
 pub mod local;
+#[cfg(feature = "mpi")]
+pub mod mpi;
+#[cfg(not(feature = "mpi"))]
+#[path = "no_mpi.rs"]
 pub mod mpi;
 
 pub use bytes::{Alloc, Bytes, BytesMut, Payload};
@@ -95,6 +100,7 @@ impl CommStats {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     pub(crate) fn set_addr(slot: &AtomicUsize, addr: usize) {
         slot.store(addr, Ordering::Relaxed);
     }

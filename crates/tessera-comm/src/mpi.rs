@@ -63,50 +63,6 @@ pub struct MpiTransport {
 // pending list is a `RefCell`), so only one thread uses it at a time.
 unsafe impl Send for MpiTransport {}
 
-/// True when this process was started by an MPI launcher (mpirun/mpiexec, or srun with
-/// PMI/PMIx) as part of a job of more than one rank.
-pub fn launched_under_mpi() -> bool {
-    let var = |k: &str| std::env::var(k).ok();
-    let size = var("OMPI_COMM_WORLD_SIZE")
-        .or_else(|| var("PMI_SIZE"))
-        .or_else(|| var("PMIX_SIZE"))
-        .or_else(|| var("MPI_LOCALNRANKS"))
-        .or_else(|| {
-            if var("PMIX_RANK").is_some() {
-                var("SLURM_NTASKS")
-            } else {
-                None
-            }
-        });
-    matches!(size.and_then(|s| s.parse::<usize>().ok()), Some(n) if n > 1)
-}
-
-/// Keeps a one-node MPI job off the network: unless the user chose the byte transports
-/// (`OMPI_MCA_btl`), a job whose ranks all run on one node uses shared memory and the
-/// process itself (`self,vader`), so no rank opens a TCP listener on every interface as
-/// OpenMPI's TCP transport does. Whether the job spans nodes is known from the launcher's
-/// environment before `MPI_Init` (OpenMPI's local and world sizes, or Slurm's node count).
-///
-/// Call it first thing in `main`, before any thread starts: it sets an environment variable.
-pub fn prefer_local_transports() {
-    let var = |k: &str| std::env::var(k).ok();
-    if var("OMPI_MCA_btl").is_some() {
-        return;
-    }
-    let one_node = match (
-        var("OMPI_COMM_WORLD_LOCAL_SIZE"),
-        var("OMPI_COMM_WORLD_SIZE"),
-    ) {
-        (Some(local), Some(world)) => local == world,
-        _ => var("SLURM_STEP_NUM_NODES")
-            .or_else(|| var("SLURM_NNODES"))
-            .is_some_and(|n| n == "1"),
-    };
-    if one_node {
-        std::env::set_var("OMPI_MCA_btl", "self,vader");
-    }
-}
-
 /// Extends a borrow to `'static` for a non-blocking send.
 ///
 /// # Safety

@@ -76,8 +76,15 @@ fn read_up_to(f: &mut std::fs::File, buf: &mut [u8]) -> Result<usize> {
     Ok(n)
 }
 
-/// An HDF5 file written by the NetCDF library carries `_NCProperties` (since 4.4) or, in
+/// Whether an HDF5 file is NetCDF-4: one written by the NetCDF library carries `_NCProperties` (since 4.4) or, in
 /// older files, dimension scales on its root datasets.
+#[cfg(not(feature = "netcdf"))]
+fn is_netcdf4(_path: &Path) -> bool {
+    // Without the HDF5 library the two cannot be told apart; reading either is refused.
+    true
+}
+
+#[cfg(feature = "netcdf")]
 fn is_netcdf4(path: &Path) -> bool {
     super::quiet_hdf5();
     let Ok(file) = hdf5::File::open(path) else {

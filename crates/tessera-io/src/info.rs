@@ -9,6 +9,12 @@ use std::path::Path;
 /// Metadata of every variable of a NetCDF or HDF5 file.
 pub fn inspect(path: &Path) -> Result<FileInfo> {
     let format = detect(path)?;
+    #[cfg(not(feature = "netcdf"))]
+    {
+        let _ = format;
+        Err(super::no_netcdf(&crate::quote::path(path)))
+    }
+    #[cfg(feature = "netcdf")]
     if format.is_netcdf() {
         super::nc::file_info(path, format)
     } else {
@@ -21,11 +27,19 @@ pub fn first_and_last(path: &Path, info: &super::meta::VarInfo) -> Option<(f64, 
     if info.shape.len() != 1 || info.shape[0] == 0 {
         return None;
     }
-    let file = super::nc::open(path).ok()?;
-    let n = info.shape[0];
-    super::nc::with_var(&file, &info.name, |v| {
-        let a = v.get_value::<f64, _>([0]).ok()?;
-        let b = v.get_value::<f64, _>([n - 1]).ok()?;
-        Some((a, b))
-    })?
+    #[cfg(not(feature = "netcdf"))]
+    {
+        let _ = path;
+        None
+    }
+    #[cfg(feature = "netcdf")]
+    {
+        let file = super::nc::open(path).ok()?;
+        let n = info.shape[0];
+        super::nc::with_var(&file, &info.name, |v| {
+            let a = v.get_value::<f64, _>([0]).ok()?;
+            let b = v.get_value::<f64, _>([n - 1]).ok()?;
+            Some((a, b))
+        })?
+    }
 }

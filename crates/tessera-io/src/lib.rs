@@ -11,11 +11,13 @@ pub mod attr;
 pub mod cf;
 pub mod error;
 pub mod format;
+#[cfg(feature = "netcdf")]
 pub mod h5;
 pub mod identity;
 pub mod info;
 pub mod meta;
 pub mod names;
+#[cfg(feature = "netcdf")]
 pub mod nc;
 pub mod nc3_extent;
 pub mod npy;
@@ -36,8 +38,19 @@ pub fn quiet_hdf5() {
     }
     DONE.with(|d| {
         if !d.get() {
+            #[cfg(feature = "netcdf")]
             hdf5::silence_errors(true);
             d.set(true);
         }
     });
+}
+
+#[cfg(not(feature = "netcdf"))]
+pub(crate) const NO_NETCDF: &str = "this build of Tessera reads and writes NetCDF and HDF5 \
+    files only with the `netcdf` feature (on by default); .npy files work without it";
+
+/// The error of reading or writing a NetCDF/HDF5 file in a build without the libraries.
+#[cfg(not(feature = "netcdf"))]
+pub(crate) fn no_netcdf(shown_path: &str) -> error::Error {
+    error::Error::Io(format!("{shown_path}: {NO_NETCDF}"))
 }

@@ -4,6 +4,7 @@
 //! is the labeled layer's business: this returns numbers and attributes.
 
 use super::attr::AttrValue;
+#[cfg(feature = "netcdf")]
 use super::cf::CfDecode;
 use super::format::{detect, Format};
 use super::meta::VarInfo;
@@ -34,6 +35,18 @@ impl Default for OpenOptions {
 
 /// Metadata of variable `var` of the file at `path`, with its format.
 pub fn var_info(path: &Path, var: &str) -> Result<(Format, VarInfo)> {
+    #[cfg(not(feature = "netcdf"))]
+    {
+        let _ = var;
+        detect(path)?;
+        Err(super::no_netcdf(&crate::quote::path(path)))
+    }
+    #[cfg(feature = "netcdf")]
+    read_var_info(path, var)
+}
+
+#[cfg(feature = "netcdf")]
+fn read_var_info(path: &Path, var: &str) -> Result<(Format, VarInfo)> {
     let format = detect(path)?;
     let p = crate::quote::path(path);
     let classic = matches!(
@@ -235,6 +248,13 @@ pub fn open_variable(path: &Path, var: &str, opts: &OpenOptions) -> Result<Opene
 }
 
 /// Index coordinates: 1-D variables named like the dimensions of `info`.
+#[cfg(not(feature = "netcdf"))]
+fn read_coords(path: &Path, _info: &VarInfo, _decode: bool) -> Result<Vec<IndexCoord>> {
+    Err(super::no_netcdf(&crate::quote::path(path)))
+}
+
+/// Index coordinates: 1-D variables named like the dimensions of `info`.
+#[cfg(feature = "netcdf")]
 fn read_coords(path: &Path, info: &VarInfo, decode: bool) -> Result<Vec<IndexCoord>> {
     let p = crate::quote::path(path);
     let file = super::nc::open(path)?;
@@ -282,4 +302,24 @@ fn read_coords(path: &Path, info: &VarInfo, decode: bool) -> Result<Vec<IndexCoo
         });
     }
     Ok(out)
+}
+
+#[cfg(all(test, not(feature = "netcdf")))]
+mod tests {
+    #[test]
+    fn without_the_libraries_netcdf_files_are_refused_with_the_reason() {
+        let dir = std::env::temp_dir().join(format!("tessera-no-netcdf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("classic.nc");
+        let mut header = b"CDF\x01".to_vec();
+        header.extend_from_slice(&[0u8; 28]);
+        std::fs::write(&path, &header).expect("write");
+        let err = super::var_info(&path, "tas").expect_err("no NetCDF in this build");
+        let _ = std::fs::remove_dir_all(&dir);
+        let msg = err.to_string();
+        assert!(
+            msg.contains("classic.nc") && msg.contains("`netcdf` feature"),
+            "{msg}"
+        );
+    }
 }

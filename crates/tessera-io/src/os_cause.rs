@@ -31,6 +31,12 @@ pub fn write_failure_cause(dir: &Path) -> Option<String> {
 
 /// The errno an HDF5 file driver recorded on this thread's error stack ("..., errno =
 /// 28, error message = 'No space left on device', ...").
+#[cfg(not(feature = "netcdf"))]
+fn hdf5_stack_errno() -> Option<i32> {
+    None
+}
+
+#[cfg(feature = "netcdf")]
 fn hdf5_stack_errno() -> Option<i32> {
     let stack = hdf5::Error::query().ok()?.stack()?;
     stack.iter().find_map(|frame| {

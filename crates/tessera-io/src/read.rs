@@ -45,12 +45,62 @@ fn stamp(p: &Path) -> Result<FileStamp, String> {
 }
 
 enum Handle {
+    #[cfg(feature = "netcdf")]
     Nc(netcdf::File),
+    #[cfg(feature = "netcdf")]
     H5(hdf5::File),
 }
 
 /// Most files a worker keeps open.
 const MAX_OPEN: usize = 64;
+
+#[cfg(not(feature = "netcdf"))]
+fn open_handle(spec: &ReadSpec) -> Result<Handle, String> {
+    Err(super::no_netcdf(&crate::quote::path(&spec.path)).to_string())
+}
+
+#[cfg(feature = "netcdf")]
+fn open_handle(spec: &ReadSpec) -> Result<Handle, String> {
+    Ok(if spec.format.is_netcdf() {
+        Handle::Nc(super::nc::open(&spec.path).map_err(|e| e.to_string())?)
+    } else {
+        Handle::H5(super::h5::open(&spec.path).map_err(|e| e.to_string())?)
+    })
+}
+
+/// Reads the hyperslab `start`/`count`/`stride` of the spec's variable into `buf`.
+#[cfg(feature = "netcdf")]
+fn read_hyperslab(
+    h: &Handle,
+    spec: &ReadSpec,
+    start: &[usize],
+    count: &[usize],
+    stride: &[usize],
+    buf: &mut [u8],
+) -> Result<(), String> {
+    match h {
+        Handle::Nc(file) => super::nc::with_var(file, &spec.var, |v| {
+            super::nc::read_into(v, start, count, stride, buf)
+        })
+        .unwrap_or_else(|| Err(format!("variable '{}' not found", spec.var))),
+        Handle::H5(file) => match super::h5::dataset(file, &spec.var) {
+            Some(d) => super::h5::read_into(&d, spec.stored, start, count, stride, buf),
+            None => Err(format!("dataset '{}' not found", spec.var)),
+        },
+    }
+}
+
+#[cfg(not(feature = "netcdf"))]
+fn read_hyperslab(
+    h: &Handle,
+    _spec: &ReadSpec,
+    _start: &[usize],
+    _count: &[usize],
+    _stride: &[usize],
+    _buf: &mut [u8],
+) -> Result<(), String> {
+    match *h {}
+}
 
 fn with_handle<R>(
     spec: &ReadSpec,
@@ -65,11 +115,7 @@ fn with_handle<R>(
             if h.len() >= MAX_OPEN {
                 h.clear();
             }
-            let handle = if spec.format.is_netcdf() {
-                Handle::Nc(super::nc::open(&spec.path).map_err(|e| e.to_string())?)
-            } else {
-                Handle::H5(super::h5::open(&spec.path).map_err(|e| e.to_string())?)
-            };
+            let handle = open_handle(spec)?;
             h.insert(spec.path.clone(), (st, handle));
         }
         match h.get(&spec.path) {
@@ -121,17 +167,8 @@ pub fn read_block(spec: &ReadSpec, offset: &[usize], shape: &[usize]) -> Result<
     if !sorted {
         return Err("internal: read axes out of file order".into());
     }
-    with_handle(spec, |h| match h {
-        Handle::Nc(file) => super::nc::with_var(file, &spec.var, |v| {
-            super::nc::read_into(v, &start, &count, &stride, buf.as_bytes_mut())
-        })
-        .unwrap_or_else(|| Err(format!("variable '{}' not found", spec.var))),
-        Handle::H5(file) => match super::h5::dataset(file, &spec.var) {
-            Some(d) => {
-                super::h5::read_into(&d, spec.stored, &start, &count, &stride, buf.as_bytes_mut())
-            }
-            None => Err(format!("dataset '{}' not found", spec.var)),
-        },
+    with_handle(spec, |h| {
+        read_hyperslab(h, spec, &start, &count, &stride, buf.as_bytes_mut())
     })
     .map_err(|e| format!("{}: {}: {e}", spec.path.display(), spec.var))?;
     BYTES_READ.with(|b| b.set(b.get() + (n * spec.stored.size()) as u64));

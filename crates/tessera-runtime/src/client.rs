@@ -12,8 +12,9 @@ use super::worker::{Compression, Worker, WorkerConfig};
 use crate::array::chunk::Chunk;
 use crate::array::graph::{DArray, Op, PersistedKey, Resident};
 use crate::array::plan::Plan;
+use crate::comm::launch::launched_under_mpi;
 use crate::comm::local::LocalTransport;
-use crate::comm::mpi::{launched_under_mpi, MpiTransport};
+use crate::comm::mpi::MpiTransport;
 use crate::comm::{Rank, Transport};
 use crate::error::{Error, Result};
 use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
@@ -130,13 +131,7 @@ fn default_memory_per_worker() -> u64 {
                 })
         })
         .map_or(8 << 30, |kib| kib * 1024);
-    let local = [
-        "OMPI_COMM_WORLD_LOCAL_SIZE",
-        "MPI_LOCALNRANKS",
-        "SLURM_NTASKS_PER_NODE",
-    ]
-    .iter()
-    .find_map(|k| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok()));
+    let local = crate::comm::launch::ranks_on_this_node().map(|n| n as u64);
     let per_node =
         local.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()) as u64);
     (total / 2 / per_node.max(1)).max(256 << 20)
@@ -184,6 +179,7 @@ pub fn start(opts: &ClientOptions) -> Result<Started> {
 
 /// Like [`start`], on an MPI transport the caller already initialised (benchmarks use the
 /// transport for reference measurements first).
+#[cfg_attr(not(feature = "mpi"), allow(unreachable_code, clippy::drop_non_drop))]
 pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
     if t.size() == 1 {
         let mut c = Client::with_options(opts)?;

@@ -171,6 +171,7 @@ pub struct Beating {
 
 impl Beating {
     /// Starts beating every `every` over `channel`.
+    #[cfg_attr(not(feature = "mpi"), allow(clippy::drop_non_drop))]
     pub fn start(channel: SideChannel, every: Duration) -> std::io::Result<Beating> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();

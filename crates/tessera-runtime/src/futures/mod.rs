@@ -4,12 +4,12 @@
 //! until someone asks for them, and are freed when the last handle is dropped.
 //!
 //! ```
-//! use tessera::futures::{register, as_completed, Value};
+//! use tessera_runtime::futures::{register, as_completed, Value};
 //! register("doc-square", |a| {
 //!     let x = a[0].as_i64().ok_or("want an int")?;
 //!     Ok(Value::Int(x * x))
 //! });
-//! let client = tessera::Client::local(2)?;
+//! let client = tessera_runtime::Client::local(2)?;
 //! let fs = client.map("doc-square", 1..=4i64)?;
 //! let total: i64 = client.gather(&fs)?.iter().filter_map(Value::as_i64).sum();
 //! assert_eq!(total, 30);
@@ -18,7 +18,7 @@
 //!     seen += f.result()?.as_i64().unwrap_or(0);
 //! }
 //! assert_eq!(seen, 30);
-//! # Ok::<(), tessera::Error>(())
+//! # Ok::<(), tessera_runtime::Error>(())
 //! ```
 
 pub mod api;
