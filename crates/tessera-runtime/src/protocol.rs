@@ -1,5 +1,7 @@
 //! Messages between the scheduler (rank 0) and workers. Control messages are small and
-//! serialized with bincode; chunk payloads never are (they travel beside a `Chunk` header).
+//! serialized with postcard behind a two-byte header ([`WIRE_MAGIC`], [`WIRE_VERSION`]), so a
+//! rank running another build's protocol is named as such instead of misreading bytes;
+//! chunk payloads are never serialized (they travel beside a `Chunk` header).
 
 use super::failure::Failure;
 use super::store::StoreStats;
@@ -266,7 +268,7 @@ pub fn encode_plan_cmds(plan: &Plan, cmds: &[Cmd]) -> Vec<u8> {
         Result,
         PlanCmds(&'a Plan, &'a [Cmd]),
     }
-    bincode::serialize(&MsgRef::PlanCmds(plan, cmds)).unwrap_or_default()
+    framed(&MsgRef::PlanCmds(plan, cmds))
 }
 
 /// Encodes `Msg::Plan(plan)` without cloning the plan (serde writes a `Box<T>` exactly as
@@ -276,24 +278,72 @@ pub fn encode_plan(plan: &Plan) -> Vec<u8> {
     enum PlanRef<'a> {
         Plan(&'a Plan),
     }
-    bincode::serialize(&PlanRef::Plan(plan)).unwrap_or_default()
+    framed(&PlanRef::Plan(plan))
+}
+
+/// First byte of every control message.
+pub const WIRE_MAGIC: u8 = b'T';
+/// Second byte: the protocol version. Changed whenever `Msg` or anything it carries changes
+/// shape; every rank of a job must run the same build.
+pub const WIRE_VERSION: u8 = 2;
+
+/// `value` serialized behind the wire header. Serializing to memory cannot fail for these
+/// types (no maps with non-string keys, no unsized sequences); an empty message would be
+/// refused by the receiver's header check rather than misread.
+fn framed<T: Serialize>(value: &T) -> Vec<u8> {
+    let out = vec![WIRE_MAGIC, WIRE_VERSION];
+    postcard::to_extend(value, out).unwrap_or_default()
 }
 
 impl Msg {
     /// Serializes the header.
     pub fn encode(&self) -> Vec<u8> {
-        bincode::serialize(self).unwrap_or_default()
+        framed(self)
     }
 
     /// Deserializes a header.
     pub fn decode(bytes: &[u8]) -> Result<Msg, String> {
-        bincode::deserialize(bytes).map_err(|e| format!("malformed control message: {e}"))
+        match bytes {
+            [WIRE_MAGIC, WIRE_VERSION, body @ ..] => {
+                let (msg, rest) = postcard::take_from_bytes::<Msg>(body)
+                    .map_err(|e| format!("malformed control message: {e}"))?;
+                if rest.is_empty() {
+                    Ok(msg)
+                } else {
+                    Err(format!(
+                        "malformed control message: {} bytes after its end",
+                        rest.len()
+                    ))
+                }
+            }
+            [WIRE_MAGIC, v, ..] => Err(format!(
+                "control message of protocol version {v}, this build speaks version \
+                 {WIRE_VERSION}: every rank of a job must run the same Tessera build"
+            )),
+            _ => Err("malformed control message: no Tessera wire header".into()),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_of_another_protocol_version_are_named_as_such() {
+        let mut bytes = Msg::Shutdown.encode();
+        assert_eq!(&bytes[..2], &[WIRE_MAGIC, WIRE_VERSION]);
+        assert!(matches!(Msg::decode(&bytes), Ok(Msg::Shutdown)));
+        bytes[1] = WIRE_VERSION + 1;
+        let e = Msg::decode(&bytes).expect_err("another version");
+        assert!(e.contains("protocol version") && e.contains("same Tessera build"), "{e}");
+        let e = Msg::decode(b"not a message").expect_err("no header");
+        assert!(e.starts_with("malformed control message"), "{e}");
+        let mut long = Msg::Shutdown.encode();
+        long.push(0);
+        let e = Msg::decode(&long).expect_err("trailing bytes");
+        assert!(e.contains("after its end"), "{e}");
+    }
 
     #[test]
     fn plan_encoding_matches_the_message() {

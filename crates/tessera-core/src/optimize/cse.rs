@@ -35,7 +35,7 @@ impl Pass for ShareCommon {
             if matches!(node.op, Op::Local(_)) {
                 continue;
             }
-            let Ok(key) = bincode::serialize(&(&node.dtype, &node.grid, &node.op)) else {
+            let Ok(key) = postcard::to_allocvec(&(&node.dtype, &node.grid, &node.op)) else {
                 continue;
             };
             match seen.get(&key) {
