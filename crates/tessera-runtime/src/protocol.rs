@@ -336,7 +336,10 @@ mod tests {
         assert!(matches!(Msg::decode(&bytes), Ok(Msg::Shutdown)));
         bytes[1] = WIRE_VERSION + 1;
         let e = Msg::decode(&bytes).expect_err("another version");
-        assert!(e.contains("protocol version") && e.contains("same Tessera build"), "{e}");
+        assert!(
+            e.contains("protocol version") && e.contains("same Tessera build"),
+            "{e}"
+        );
         let e = Msg::decode(b"not a message").expect_err("no header");
         assert!(e.starts_with("malformed control message"), "{e}");
         let mut long = Msg::Shutdown.encode();
