@@ -305,8 +305,17 @@ impl Msg {
     pub fn decode(bytes: &[u8]) -> Result<Msg, String> {
         match bytes {
             [WIRE_MAGIC, WIRE_VERSION, body @ ..] => {
-                let (msg, rest) = postcard::take_from_bytes::<Msg>(body)
-                    .map_err(|e| format!("malformed control message: {e}"))?;
+                crate::array::nesting::take_refused();
+                let (msg, rest) = postcard::take_from_bytes::<Msg>(body).map_err(|e| {
+                    if crate::array::nesting::take_refused() {
+                        format!(
+                            "malformed control message: nested more than {} levels deep",
+                            crate::array::nesting::MAX_NESTING
+                        )
+                    } else {
+                        format!("malformed control message: {e}")
+                    }
+                })?;
                 if rest.is_empty() {
                     Ok(msg)
                 } else {

@@ -17,6 +17,14 @@ pub const MAX_NESTING: usize = 512;
 
 thread_local! {
     static DEPTH: Cell<usize> = const { Cell::new(0) };
+    static REFUSED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether [`bounded`] refused a value on this thread since the last call (and resets it).
+/// Wire formats that drop a deserializer's own message (postcard keeps only "a serde
+/// error") ask this to say why a header was refused.
+pub fn take_refused() -> bool {
+    REFUSED.with(|r| r.replace(false))
 }
 
 /// Leaves one level when dropped (also when decoding fails).
@@ -42,6 +50,7 @@ where
     });
     let _level = Level;
     if depth > MAX_NESTING {
+        REFUSED.with(|r| r.set(true));
         return Err(D::Error::custom(format!(
             "nested more than {MAX_NESTING} levels deep"
         )));
