@@ -223,6 +223,17 @@ pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
 }
 
 impl Client {
+    /// The cluster this process was started in: under `mpirun`/`srun`, rank 0 gets the
+    /// client and every other rank serves as a worker until rank 0's client is dropped,
+    /// then ends its process (exit 0), as dask-mpi's `initialize` does; otherwise
+    /// in-process workers, one per core (at most 8). Options at their defaults.
+    pub fn from_env() -> Result<Client> {
+        match start(&ClientOptions::default())? {
+            Started::Client(c) => Ok(c),
+            Started::WorkerFinished => std::process::exit(0),
+        }
+    }
+
     /// An in-process cluster of `n` worker threads (other options at their defaults).
     pub fn local(n: usize) -> Result<Client> {
         Client::with_options(&ClientOptions {
@@ -354,6 +365,39 @@ impl Client {
         let out = self.execute(a, true, None)?;
         out.result
             .ok_or_else(|| Error::Internal("no result gathered".into()))
+    }
+
+    /// Computes an array into an `ndarray` of its own element type `T` (an array of
+    /// another type is an error naming both: `astype` first).
+    pub fn compute_ndarray<T: crate::array::dtype::Element>(
+        &self,
+        a: &DArray,
+    ) -> Result<ndarray::ArrayD<T>> {
+        if a.dtype() != T::DTYPE {
+            return Err(Error::Array(crate::array::ArrayError::Invalid(format!(
+                "compute_ndarray::<{}> of an array of {}: use astype({}) first",
+                T::DTYPE,
+                a.dtype(),
+                T::DTYPE
+            ))));
+        }
+        let c = self.compute(a)?;
+        Ok(c.view::<T>().to_owned())
+    }
+
+    /// Computes a 0-d array (a full reduction) into its value.
+    pub fn compute_scalar<T: crate::array::dtype::Element>(&self, a: &DArray) -> Result<T> {
+        if !a.shape().is_empty() {
+            return Err(Error::Array(crate::array::ArrayError::Invalid(format!(
+                "compute_scalar of an array of shape {:?}: reduce it over Axes::all() first",
+                a.shape()
+            ))));
+        }
+        let v = self.compute_ndarray::<T>(a)?;
+        v.iter()
+            .next()
+            .copied()
+            .ok_or_else(|| Error::Internal("a 0-d result without a value".into()))
     }
 
     /// Computes an array and keeps its blocks on the workers.

@@ -22,5 +22,14 @@ pub use tessera_runtime as runtime;
 pub use tessera_runtime::{args, error, futures};
 
 pub use array::graph::DArray;
+pub use array::typed::{arange, full, linspace, ones, random, zeros, Axes, Chunks};
 pub use error::{Error, Result};
 pub use runtime::{start, start_on, Client, ClientOptions, RunReport, Started};
+
+/// What a program using Tessera usually needs: `use tessera::prelude::*;`.
+pub mod prelude {
+    pub use crate::array::dtype::DType;
+    pub use crate::array::typed::{Axes, Chunks};
+    pub use crate::{Client, DArray, Error, Result};
+    pub use ndarray::s;
+}

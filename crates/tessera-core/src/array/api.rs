@@ -144,8 +144,9 @@ impl DArray {
     }
 
     /// `x.rechunk(chunks)`.
-    pub fn rechunk(&self, spec: &ChunkSpec) -> Result<DArray> {
-        let grid = normalize(&self.shape(), spec, self.dtype().size(), Some(self.grid()))?;
+    pub fn rechunk(&self, chunks: impl Into<super::typed::Chunks>) -> Result<DArray> {
+        let spec = chunks.into().0;
+        let grid = normalize(&self.shape(), &spec, self.dtype().size(), Some(self.grid()))?;
         Ok(self.with_grid(grid))
     }
 

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod reduce;
 pub mod slicing;
 pub mod source;
+pub mod typed;
 
 pub use error::ArrayError;
 
