@@ -282,8 +282,10 @@ fn parse_chunks3(s: &str) -> Result<[usize; 3], String> {
 pub fn main() -> i32 {
     crate::comm::launch::prefer_local_transports();
     let cli = Cli::parse();
+    // mpirun SIGKILLs every rank as soon as one exits; all got the signal at about the same
+    // time, so each rank stays half a second after its cleanup for the others to finish.
     let linger = if crate::comm::launch::launched_under_mpi() {
-        crate::signal::MPI_GRACE
+        std::time::Duration::from_millis(500)
     } else {
         std::time::Duration::ZERO
     };

@@ -28,9 +28,6 @@ pub enum Kind {
     Dir,
 }
 
-/// How long a rank under MPI waits after its own cleanup before it exits (see `watch`).
-pub const MPI_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
-
 /// The signal received (0: none yet).
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// The write end of the pipe that wakes the watcher (-1 before [`install`]).
@@ -114,7 +111,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
 /// Installs the SIGINT and SIGTERM handlers and the watcher thread (once per process).
 /// `speak`: whether this process prints the message (false on MPI ranks other than 0,
 /// so an interrupted MPI run says it once). `linger`: how long to stay after cleanup
-/// before exiting ([`MPI_GRACE`] for a rank of an MPI job, zero otherwise).
+/// before exiting (the caller knows whether this process is one rank of an MPI job).
 pub fn install(speak: bool, linger: std::time::Duration) {
     SPEAK.store(speak, Ordering::SeqCst);
     LINGER_MS.store(linger.as_millis() as u64, Ordering::SeqCst);
