@@ -61,10 +61,10 @@ fn async_with_the_futures_crate() {
 /// An unknown function or a future of another client is refused before anything runs.
 #[test]
 fn bad_calls_are_refused() {
+    register("t-id", |a| Ok(a[0].clone()));
     let c = Client::local(1).expect("client");
     let e = c.submit("no-such-function", vec![]).expect_err("unknown");
     assert!(e.to_string().contains("no-such-function"), "{e}");
-    register("t-id", |a| Ok(a[0].clone()));
     let other = Client::local(1).expect("client");
     let f = other.submit("t-id", tessera::args![1]).expect("submit");
     let e = c

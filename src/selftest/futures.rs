@@ -6,7 +6,7 @@
 use crate::array::chunk::Chunk;
 use crate::array::dtype::DType;
 use crate::error::Error;
-use crate::futures::{as_completed, register, Arg, Future, FutureStatus, Value};
+use crate::futures::{as_completed, register, Arg, FutureStatus, TaskFuture, Value};
 use serde_json::{json, Value as Json};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -127,7 +127,9 @@ fn submit_result(c: &Client) -> Check {
         format!("map(inc) gave {got:?}")
     })?;
     c.wait(&fs);
-    ensure(fs.iter().all(Future::done), || "wait returned early".into())?;
+    ensure(fs.iter().all(TaskFuture::done), || {
+        "wait returned early".into()
+    })?;
     Ok(json!({"ok": true, "tasks": 102}))
 }
 
@@ -552,7 +554,7 @@ pub fn spill(c: &Client, limit: u64) -> Check {
 pub fn long_tasks(c: &Client, ms: i64) -> Check {
     crate::render::console_line("started", false);
     let n = 2 * c.workers() as i64;
-    let fs: Vec<Future> = (0..n)
+    let fs: Vec<TaskFuture> = (0..n)
         .map(|i| {
             c.submit(
                 if i % 2 == 0 { "st-sleep" } else { "st-spin" },

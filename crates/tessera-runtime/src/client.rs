@@ -6,7 +6,8 @@
 use super::engine::Driver;
 use super::heartbeat::{self, Beating, Watch};
 use super::link::{idle_pause, ExecEvent, ExecOutcome, ExecRequest, Link, Request, DRIVE_FOR};
-use super::protocol::WorkerInfo;
+use super::protocol::{Msg, WorkerInfo};
+use super::registry::{self, Snapshot};
 use super::report::RunReport;
 use super::worker::{Compression, Worker, WorkerConfig};
 use crate::array::chunk::Chunk;
@@ -204,7 +205,7 @@ pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
                 None
             }
         };
-        let served = Worker::new(t, &opts.worker_config()).run();
+        let served = serve(t, opts);
         // The heartbeat thread stops before the transport finalises MPI.
         drop(beating);
         drop(served?);
@@ -217,9 +218,55 @@ pub fn start_on(t: MpiTransport, opts: &ClientOptions) -> Result<Started> {
             None
         }
     };
-    let mut c = Client::with_transport(Box::new(t), Vec::new(), opts, watch.as_ref())?;
+    let registered = collect_registries(&t)?;
+    let mut c = Client::on_transport(Box::new(t), Vec::new(), opts, watch.as_ref(), registered)?;
     c.watch = watch;
     Ok(Started::Client(c))
+}
+
+/// Serves as a worker on `t` (any rank but 0) until rank 0's client shuts down; returns
+/// the transport so its owner can close it. The other half of [`Client::with_transport`]:
+/// the worker first tells rank 0 which task functions it has registered.
+pub fn serve<T: Transport>(t: T, opts: &ClientOptions) -> Result<T> {
+    let hello = Msg::Registered(registry::snapshot()).encode();
+    t.send(Rank::SCHEDULER, hello, None)?;
+    Ok(Worker::new(t, &opts.worker_config()).run()?)
+}
+
+/// How long rank 0 waits for every worker's first message.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Every worker's task functions, from the first message each sends ([`serve`]).
+fn collect_registries(t: &dyn Transport) -> Result<Vec<(u32, Snapshot)>> {
+    let nw = t.size().saturating_sub(1);
+    let mut got: Vec<(u32, Snapshot)> = Vec::with_capacity(nw);
+    let until = Instant::now() + HELLO_TIMEOUT;
+    while got.len() < nw {
+        let left = until.saturating_duration_since(Instant::now());
+        let Some(env) = t.recv_timeout(left)? else {
+            let silent: Vec<String> = (1..=nw as u32)
+                .filter(|r| !got.iter().any(|(g, _)| g == r))
+                .map(|r| r.to_string())
+                .collect();
+            return Err(Error::Internal(format!(
+                "worker ranks {} did not report within {} s of the start (are they running \
+                 the same program, and did each call tessera::start?)",
+                silent.join(", "),
+                HELLO_TIMEOUT.as_secs()
+            )));
+        };
+        match Msg::decode(&env.header).map_err(Error::Internal)? {
+            Msg::Registered(table) => got.push((env.from.0, table)),
+            other => {
+                return Err(Error::Internal(format!(
+                    "rank {} sent {other:?} before reporting its task functions",
+                    env.from.0
+                )))
+            }
+        }
+    }
+    got.sort_by_key(|g| g.0);
+    Ok(got)
 }
 
 impl Client {
@@ -253,6 +300,11 @@ impl Client {
             )));
         }
         super::store::remove_stale_spill_dirs(&opts.spill_dir);
+        // The workers share this process's table: what it holds now is what each worker
+        // knows from the start (a function registered later is refused at submit, as it
+        // would be under MPI).
+        let table = registry::snapshot();
+        let registered = (1..=n as u32).map(|r| (r, table.clone())).collect();
         let mut group = LocalTransport::group(n + 1).into_iter();
         let me = group
             .next()
@@ -270,18 +322,39 @@ impl Client {
         }
         // Free payload buffers kept for reuse count as memory too.
         crate::array::buffer::limit_pool(opts.memory_per_worker.saturating_mul(n as u64) / 4);
-        Client::with_transport(Box::new(me), threads, opts, None)
+        Client::on_transport(Box::new(me), threads, opts, None, registered)
     }
 
-    fn with_transport(
+    /// A client on rank 0 of any transport: every other rank of `t`'s group runs [`serve`]
+    /// with its own endpoint. This is how a third transport is plugged in (the built-in
+    /// ones are started by [`Client::local`] and [`start`]). Waits until every worker has
+    /// reported its task functions.
+    pub fn with_transport<T: Transport + 'static>(t: T, opts: &ClientOptions) -> Result<Client> {
+        if t.rank() != Rank::SCHEDULER {
+            return Err(Error::Internal(format!(
+                "Client::with_transport runs on rank 0; rank {} serves (tessera_runtime::serve)",
+                t.rank().0
+            )));
+        }
+        if t.size() < 2 {
+            return Err(Error::Internal(
+                "a transport group needs rank 0 and at least one worker".into(),
+            ));
+        }
+        let registered = collect_registries(&t)?;
+        Client::on_transport(Box::new(t), Vec::new(), opts, None, registered)
+    }
+
+    fn on_transport(
         t: Box<dyn Transport>,
         threads: Vec<JoinHandle<()>>,
         opts: &ClientOptions,
         watch: Option<&Watch>,
+        registered: Vec<(u32, Snapshot)>,
     ) -> Result<Client> {
         let (tx, rx) = unbounded();
         let kind = t.kind();
-        let link = Arc::new(Link::new(tx, t.size() - 1));
+        let link = Arc::new(Link::new(tx, t.size() - 1, registered));
         let lost = watch.map(Watch::lost);
         let driver = Arc::new(Driver::new(t, rx, link.clone(), lost));
         link.set_driver(&driver);

@@ -27,7 +27,7 @@ pub(crate) mod tasks;
 pub mod value;
 pub mod worker;
 
-pub use client::{start, start_on, Client, ClientOptions, Started};
+pub use client::{serve, start, start_on, Client, ClientOptions, Started};
 pub use progress::{Progress, ProgressSnapshot};
 pub use report::RunReport;
 

@@ -196,10 +196,17 @@ pub(crate) struct Link {
     pub workers: usize,
     /// Unique in the process (tells whose persisted arrays and futures these are).
     pub id: u64,
+    /// The workers' task functions when the cluster started, grouped by equal tables.
+    pub registered: crate::registry::Groups,
 }
 
 impl Link {
-    pub fn new(tx: Sender<Request>, workers: usize) -> Link {
+    pub fn new(
+        tx: Sender<Request>,
+        workers: usize,
+        registered: Vec<(u32, crate::registry::Snapshot)>,
+    ) -> Link {
+        let registered = crate::registry::group(registered);
         Link {
             tx,
             driver: OnceLock::new(),
@@ -207,6 +214,7 @@ impl Link {
             cond: Condvar::new(),
             next_id: AtomicU64::new(1),
             workers,
+            registered,
             id: {
                 static NEXT: AtomicU64 = AtomicU64::new(1);
                 NEXT.fetch_add(1, Ordering::Relaxed)

@@ -246,6 +246,8 @@ pub enum Msg {
         /// The key.
         key: ChunkKey,
     },
+    /// A worker's task functions when it started (its first message, before its loop).
+    Registered(crate::registry::Snapshot),
 }
 
 /// Encodes `Msg::PlanCmds(plan, cmds)` without cloning the plan (the mirror enum has the
@@ -285,7 +287,7 @@ pub fn encode_plan(plan: &Plan) -> Vec<u8> {
 pub const WIRE_MAGIC: u8 = b'T';
 /// Second byte: the protocol version. Changed whenever `Msg` or anything it carries changes
 /// shape; every rank of a job must run the same build.
-pub const WIRE_VERSION: u8 = 2;
+pub const WIRE_VERSION: u8 = 3;
 
 /// `value` serialized behind the wire header. Serializing to memory cannot fail for these
 /// types (no maps with non-string keys, no unsized sequences); an empty message would be

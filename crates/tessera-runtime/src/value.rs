@@ -6,6 +6,11 @@
 //! array) keeps that array's own buffer as the payload, so storing, sending and receiving it
 //! copies nothing, exactly as array chunks travel. Values with several arrays are packed
 //! into one buffer (one copy, counted like every other payload copy).
+//!
+//! Typed tasks ([`crate::futures::task`]) exchange Rust values serialized with postcard:
+//! [`Value::Encoded`] keeps those bytes in a payload buffer (so a large result travels like
+//! an array block, not inside a control message) together with the Rust type's name, which
+//! lets a mismatch be named instead of decoded as garbage.
 
 use crate::array::buffer::Buffer;
 use crate::array::chunk::{Chunk, ChunkMeta};
@@ -31,6 +36,18 @@ pub enum Value {
     List(Vec<Value>),
     /// An n-d array (C order), held without copying.
     Array(Chunk),
+    /// A Rust value serialized by a typed task (see [`Encoded`]).
+    Encoded(Encoded),
+}
+
+/// A Rust value of type `type_name` serialized with postcard.
+#[derive(Clone, Debug)]
+pub struct Encoded {
+    /// `std::any::type_name` of the value's type (every rank runs the same binary, so the
+    /// name identifies one type on all of them).
+    pub type_name: String,
+    /// The postcard bytes.
+    pub bytes: Arc<Buffer>,
 }
 
 /// The plain part of a [`Value`]: arrays are replaced by where their bytes sit in the
@@ -55,6 +72,15 @@ pub enum Skel {
         meta: ChunkMeta,
         /// Byte offset in the payload.
         offset: u64,
+    },
+    /// A typed value whose `len` bytes start at `offset` in the payload.
+    Encoded {
+        /// See [`Encoded::type_name`].
+        type_name: String,
+        /// Byte offset in the payload.
+        offset: u64,
+        /// Length in bytes.
+        len: u64,
     },
 }
 
@@ -88,6 +114,7 @@ impl Value {
             Value::Array(c) => c.nbytes() as u64,
             Value::List(v) => v.iter().map(Value::nbytes).sum(),
             Value::Str(s) => s.len() as u64,
+            Value::Encoded(e) => e.bytes.len() as u64,
             _ => 0,
         }
     }
@@ -165,31 +192,33 @@ impl Value {
             Value::Str(_) => "string".into(),
             Value::List(v) => format!("list of {}", v.len()),
             Value::Array(c) => format!("{} array {:?}", c.dtype, c.shape),
+            Value::Encoded(e) => e.type_name.clone(),
         }
     }
 
-    /// Splits the value into its skeleton and the payload holding its array bytes.
+    /// Splits the value into its skeleton and the payload holding its array (and encoded)
+    /// bytes.
     pub fn to_wire(&self) -> (Skel, Option<Arc<Buffer>>) {
-        let mut arrays = Vec::new();
-        collect_arrays(self, &mut arrays);
-        match arrays.as_slice() {
+        let mut blobs = Vec::new();
+        collect_blobs(self, &mut blobs);
+        match blobs.as_slice() {
             [] => (skeleton(self, &mut Vec::new().into_iter()), None),
             [only] => {
-                let data = only.data.clone();
+                let data = (*only).clone();
                 (skeleton(self, &mut vec![0u64].into_iter()), Some(data))
             }
             many => {
                 let mut offsets = Vec::with_capacity(many.len());
                 let mut total = 0usize;
-                for c in many {
+                for b in many {
                     offsets.push(total as u64);
-                    total += c.nbytes().div_ceil(8) * 8;
+                    total += b.len().div_ceil(8) * 8;
                 }
                 let mut p = Buffer::for_overwrite(total);
                 let bytes = p.as_bytes_mut();
-                for (c, &o) in many.iter().zip(&offsets) {
+                for (b, &o) in many.iter().zip(&offsets) {
                     let o = o as usize;
-                    bytes[o..o + c.nbytes()].copy_from_slice(c.data.as_bytes());
+                    bytes[o..o + b.len()].copy_from_slice(b.as_bytes());
                 }
                 crate::array::buffer::count_copied(total as u64);
                 (skeleton(self, &mut offsets.into_iter()), Some(Arc::new(p)))
@@ -214,20 +243,19 @@ impl Value {
             Skel::Array { meta, offset } => {
                 let p = payload.ok_or("an array value arrived without its bytes")?;
                 let len = meta.shape.iter().product::<usize>() * meta.dtype.size();
-                let o = *offset as usize;
-                if o == 0 && len == p.len() {
-                    Value::Array(Chunk::from_parts(meta.clone(), p.clone())?)
-                } else {
-                    let bytes = p.as_bytes().get(o..o + len).ok_or_else(|| {
-                        format!(
-                            "array bytes {o}..{} lie outside a payload of {}",
-                            o + len,
-                            p.len()
-                        )
-                    })?;
-                    let data = Arc::new(Buffer::copy_from(bytes));
-                    Value::Array(Chunk::from_parts(meta.clone(), data)?)
-                }
+                Value::Array(Chunk::from_parts(meta.clone(), slice_of(p, *offset, len)?)?)
+            }
+            Skel::Encoded {
+                type_name,
+                offset,
+                len,
+            } => {
+                let p = payload.ok_or("a typed value arrived without its bytes")?;
+                let len = usize::try_from(*len).map_err(|_| "a typed value too long")?;
+                Value::Encoded(Encoded {
+                    type_name: type_name.clone(),
+                    bytes: slice_of(p, *offset, len)?,
+                })
             }
         })
     }
@@ -259,10 +287,32 @@ impl Packed {
     }
 }
 
-fn collect_arrays<'v>(v: &'v Value, out: &mut Vec<&'v Chunk>) {
+/// `len` bytes at `offset` of the payload: the payload itself when they span it (no copy),
+/// else a copy.
+fn slice_of(p: &Arc<Buffer>, offset: u64, len: usize) -> Result<Arc<Buffer>, String> {
+    let o = usize::try_from(offset).map_err(|_| format!("offset {offset} out of range"))?;
+    if o == 0 && len == p.len() {
+        return Ok(p.clone());
+    }
+    let bytes = o
+        .checked_add(len)
+        .and_then(|end| p.as_bytes().get(o..end))
+        .ok_or_else(|| {
+            format!(
+                "bytes {o}..{} lie outside a payload of {}",
+                o.saturating_add(len),
+                p.len()
+            )
+        })?;
+    Ok(Arc::new(Buffer::copy_from(bytes)))
+}
+
+/// The buffers of a value's arrays and encoded values, in order.
+fn collect_blobs<'v>(v: &'v Value, out: &mut Vec<&'v Arc<Buffer>>) {
     match v {
-        Value::Array(c) => out.push(c),
-        Value::List(items) => items.iter().for_each(|i| collect_arrays(i, out)),
+        Value::Array(c) => out.push(&c.data),
+        Value::Encoded(e) => out.push(&e.bytes),
+        Value::List(items) => items.iter().for_each(|i| collect_blobs(i, out)),
         _ => {}
     }
 }
@@ -278,6 +328,11 @@ fn skeleton(v: &Value, offsets: &mut impl Iterator<Item = u64>) -> Skel {
         Value::Array(c) => Skel::Array {
             meta: c.meta(),
             offset: offsets.next().unwrap_or(0),
+        },
+        Value::Encoded(e) => Skel::Encoded {
+            type_name: e.type_name.clone(),
+            offset: offsets.next().unwrap_or(0),
+            len: e.bytes.len() as u64,
         },
     }
 }
@@ -330,6 +385,9 @@ impl PartialEq for Value {
             (Value::List(a), Value::List(b)) => a == b,
             (Value::Array(a), Value::Array(b)) => {
                 a.dtype == b.dtype && a.shape == b.shape && a.data.as_bytes() == b.data.as_bytes()
+            }
+            (Value::Encoded(a), Value::Encoded(b)) => {
+                a.type_name == b.type_name && a.bytes.as_bytes() == b.bytes.as_bytes()
             }
             _ => false,
         }

@@ -101,6 +101,14 @@ impl Buffer {
         p
     }
 
+    /// A buffer holding bytes just serialized (a typed task value): serializing was the
+    /// copy, so none is counted.
+    pub fn from_serialized(bytes: &[u8]) -> Buffer {
+        let mut p = Buffer::for_overwrite(bytes.len());
+        p.as_bytes_mut().copy_from_slice(bytes);
+        p
+    }
+
     /// A buffer holding the given elements.
     pub fn from_elems<T: bytemuck::Pod>(v: &[T]) -> Buffer {
         Buffer::copy_from(bytemuck::cast_slice(v))

@@ -1,7 +1,10 @@
 //! The futures methods of [`Client`]: submit, map, scatter, gather, wait, and running a
-//! failed task again on the caller's thread.
+//! failed task again on the caller's thread. Each takes typed tasks ([`Task`]) and
+//! functions registered by name alike; the traits [`Submit`] and [`MapWith`] say which
+//! arguments go with which.
 
-use super::future::Future;
+use super::future::TaskFuture;
+use super::typed::{In, IntoArgs, Task, TaskData};
 use crate::array::chunk::Chunk;
 use crate::array::dtype::Element;
 use crate::array::graph::{DArray, Op};
@@ -20,7 +23,7 @@ pub enum Arg {
     /// A value sent with the task (copied into the command; scatter large data first).
     Value(Value),
     /// Another task's result: the worker fetches it straight from the worker holding it.
-    Future(Future),
+    Future(TaskFuture<Value>),
     /// Block `b` (flat index) of a persisted array: fetched from the worker holding it.
     Block(DArray, usize),
 }
@@ -62,15 +65,15 @@ impl From<Value> for Arg {
     }
 }
 
-impl From<Future> for Arg {
-    fn from(f: Future) -> Arg {
-        Arg::Future(f)
+impl<T> From<TaskFuture<T>> for Arg {
+    fn from(f: TaskFuture<T>) -> Arg {
+        Arg::Future(f.retype())
     }
 }
 
-impl From<&Future> for Arg {
-    fn from(f: &Future) -> Arg {
-        Arg::Future(f.clone())
+impl<T> From<&TaskFuture<T>> for Arg {
+    fn from(f: &TaskFuture<T>) -> Arg {
+        Arg::Future(f.untyped())
     }
 }
 
@@ -88,14 +91,108 @@ macro_rules! args {
     };
 }
 
+/// A task function and the arguments it is submitted with: a typed [`Task`] with a tuple
+/// of its argument types (each item a value or a `&TaskFuture` of that type), or the name of
+/// a function registered with [`register`](crate::registry::register) with a `Vec<Arg>`
+/// (`args![..]`).
+pub trait Submit<X> {
+    /// What the task returns.
+    type Output;
+    /// The registered name.
+    fn func(&self) -> &str;
+    /// The arguments for the wire.
+    fn args(x: X) -> std::result::Result<Vec<Arg>, String>;
+}
+
+impl Submit<Vec<Arg>> for &str {
+    type Output = Value;
+    fn func(&self) -> &str {
+        self
+    }
+    fn args(x: Vec<Arg>) -> std::result::Result<Vec<Arg>, String> {
+        Ok(x)
+    }
+}
+
+impl Submit<Vec<Arg>> for &String {
+    type Output = Value;
+    fn func(&self) -> &str {
+        self
+    }
+    fn args(x: Vec<Arg>) -> std::result::Result<Vec<Arg>, String> {
+        Ok(x)
+    }
+}
+
+impl<A, R, X: IntoArgs<A>> Submit<X> for &Task<A, R> {
+    type Output = R;
+    fn func(&self) -> &str {
+        self.name()
+    }
+    fn args(x: X) -> std::result::Result<Vec<Arg>, String> {
+        x.into_args()
+    }
+}
+
+/// A function mapped over items, each item its one argument: a typed [`Task`] of one
+/// argument with values (or futures) of that argument's type, or a registered name with
+/// anything `Into<Arg>`.
+pub trait MapWith<X>: Copy {
+    /// What the task returns.
+    type Output;
+    /// The registered name.
+    fn func(&self) -> &str;
+    /// The one argument for the wire.
+    fn arg(x: X) -> std::result::Result<Arg, String>;
+}
+
+impl<X: Into<Arg>> MapWith<X> for &str {
+    type Output = Value;
+    fn func(&self) -> &str {
+        self
+    }
+    fn arg(x: X) -> std::result::Result<Arg, String> {
+        Ok(x.into())
+    }
+}
+
+impl<X: Into<Arg>> MapWith<X> for &String {
+    type Output = Value;
+    fn func(&self) -> &str {
+        self
+    }
+    fn arg(x: X) -> std::result::Result<Arg, String> {
+        Ok(x.into())
+    }
+}
+
+impl<A0: TaskData, R, X: Into<In<A0>>> MapWith<X> for &Task<(A0,), R> {
+    type Output = R;
+    fn func(&self) -> &str {
+        self.name()
+    }
+    fn arg(x: X) -> std::result::Result<Arg, String> {
+        let mut args = (x,).into_args()?;
+        args.pop().ok_or_else(|| "no argument".to_string())
+    }
+}
+
 impl Client {
-    /// Runs registered function `func` on `args` on a worker; returns at once.
+    /// Runs task `f` on `args` on a worker; returns at once. `f` is a typed [`Task`] (its
+    /// arguments a tuple) or the name of a function registered with
+    /// [`register`](crate::registry::register) (its arguments `args![..]`).
     ///
-    /// The function must have been registered (on every rank) with
-    /// [`register`](crate::futures::register) before the runtime started.
-    pub fn submit(&self, func: &str, args: Vec<Arg>) -> Result<Future> {
-        if registry::lookup(func).is_none() {
-            return Err(Error::Future(registry::unknown(func)));
+    /// The function must have been registered on every rank before the client started:
+    /// otherwise this call fails, naming the ranks that lack it (in-process too).
+    pub fn submit<F: Submit<X>, X>(&self, f: F, args: X) -> Result<TaskFuture<F::Output>> {
+        let func = f.func();
+        let args = F::args(args).map_err(|e| Error::Future(format!("{func}: {e}")))?;
+        Ok(self.submit_args(func, args)?.retype())
+    }
+
+    fn submit_args(&self, func: &str, args: Vec<Arg>) -> Result<TaskFuture<Value>> {
+        if let Some(why) = registry::check_everywhere(func, &self.link.registered) {
+            return Err(Error::Future(why));
         }
         let mut sched = Vec::with_capacity(args.len());
         for (i, a) in args.iter().enumerate() {
@@ -115,7 +212,7 @@ impl Client {
         }
         let id = self.link.new_future();
         let key = format!("{func}-{id}");
-        let f = Future::new(id, key.clone(), self.link.clone());
+        let f = TaskFuture::new(id, key.clone(), self.link.clone());
         self.link.request(Request::Submit(Box::new(TaskSpec {
             id,
             key,
@@ -128,29 +225,33 @@ impl Client {
         Ok(f)
     }
 
-    /// Submits `func` once per item (each item its only argument).
-    pub fn map<I>(&self, func: &str, items: I) -> Result<Vec<Future>>
+    /// Submits `f` once per item (each item its only argument).
+    pub fn map<F, I>(&self, f: F, items: I) -> Result<Vec<TaskFuture<F::Output>>>
     where
         I: IntoIterator,
-        I::Item: Into<Arg>,
+        F: MapWith<I::Item>,
     {
+        let func = f.func();
         items
             .into_iter()
-            .map(|x| self.submit(func, vec![x.into()]))
+            .map(|x| {
+                let arg = F::arg(x).map_err(|e| Error::Future(format!("{func}: {e}")))?;
+                Ok(self.submit_args(func, vec![arg])?.retype())
+            })
             .collect()
     }
 
     /// Places values on workers, spread evenly (by bytes held); returns their futures.
     /// Arrays travel without a copy.
-    pub fn scatter(&self, values: Vec<Value>) -> Result<Vec<Future>> {
+    pub fn scatter<T: TaskData>(&self, values: Vec<T>) -> Result<Vec<TaskFuture<T>>> {
         values
             .into_iter()
-            .map(|v| self.scatter_one(v, None))
+            .map(|v| Ok(self.scatter_one(to_value(v)?, None)?.retype()))
             .collect()
     }
 
     /// Places each value on the worker rank given beside it.
-    pub fn scatter_to(&self, values: Vec<(Value, u32)>) -> Result<Vec<Future>> {
+    pub fn scatter_to<T: TaskData>(&self, values: Vec<(T, u32)>) -> Result<Vec<TaskFuture<T>>> {
         let nw = self.workers() as u32;
         values
             .into_iter()
@@ -160,28 +261,28 @@ impl Client {
                         "cannot scatter to rank {r}: workers are ranks 1..={nw}"
                     )));
                 }
-                self.scatter_one(v, Some(r))
+                Ok(self.scatter_one(to_value(v)?, Some(r))?.retype())
             })
             .collect()
     }
 
-    fn scatter_one(&self, value: Value, worker: Option<u32>) -> Result<Future> {
+    fn scatter_one(&self, value: Value, worker: Option<u32>) -> Result<TaskFuture<Value>> {
         let id = self.link.new_future();
-        let f = Future::new(id, format!("scatter-{id}"), self.link.clone());
+        let f = TaskFuture::new(id, format!("scatter-{id}"), self.link.clone());
         self.link.request(Request::Scatter { id, value, worker })?;
         Ok(f)
     }
 
     /// The values of several futures (fetched in parallel). The first failure is returned.
-    pub fn gather(&self, futures: &[Future]) -> Result<Vec<Value>> {
+    pub fn gather<T: TaskData>(&self, futures: &[TaskFuture<T>]) -> Result<Vec<T>> {
         for f in futures {
             f.prefetch_when_done();
         }
-        futures.iter().map(Future::result).collect()
+        futures.iter().map(TaskFuture::result).collect()
     }
 
     /// [`Client::gather`] for async code.
-    pub async fn gather_async(&self, futures: &[Future]) -> Result<Vec<Value>> {
+    pub async fn gather_async<T: TaskData>(&self, futures: &[TaskFuture<T>]) -> Result<Vec<T>> {
         for f in futures {
             f.prefetch_when_done();
         }
@@ -194,8 +295,8 @@ impl Client {
 
     /// Waits until every future has finished, failed or been cancelled (errors are not
     /// raised here; read them with `result`).
-    pub fn wait(&self, futures: &[Future]) {
-        let ids: Vec<u64> = futures.iter().map(Future::id).collect();
+    pub fn wait<T>(&self, futures: &[TaskFuture<T>]) {
+        let ids: Vec<u64> = futures.iter().map(TaskFuture::id).collect();
         self.link.wait_for(|t| {
             ids.iter()
                 .all(|id| t.get(id).is_none_or(|s| s.status.is_terminal()))
@@ -207,7 +308,7 @@ impl Client {
     /// the failure happens where a debugger or logging can reach it. Returns what the
     /// function returns this time (normally the same error). A panic is not caught: it
     /// unwinds from this call (set a breakpoint on `rust_panic` to stop there).
-    pub fn recreate_error_locally(&self, f: &Future) -> Result<Value> {
+    pub fn recreate_error_locally<T: TaskData>(&self, f: &TaskFuture<T>) -> Result<T> {
         if !matches!(f.status(), FutureStatus::Error(_)) {
             self.wait(std::slice::from_ref(f));
             if !matches!(f.status(), FutureStatus::Error(_)) {
@@ -239,13 +340,14 @@ impl Client {
             });
         }
         let run = registry::lookup(&func).ok_or_else(|| Error::Future(registry::unknown(&func)))?;
-        run(&args).map_err(|e| Error::Task {
+        let value = run(&args).map_err(|e| Error::Task {
             task: f.key().to_string(),
             rank: 0,
             host: "local".into(),
             message: e.to_string(),
             backtrace: None,
-        })
+        })?;
+        T::from_value(value).map_err(|e| Error::Future(format!("result of {}: {e}", f.key())))
     }
 
     /// Brings one stored value or block to the caller.
@@ -269,6 +371,12 @@ impl Client {
         self.link.forget(slot);
         got?
     }
+}
+
+/// A scattered value for the wire.
+fn to_value<T: TaskData>(v: T) -> Result<Value> {
+    v.into_value()
+        .map_err(|e| Error::Future(format!("cannot scatter: {e}")))
 }
 
 /// A block of a persisted array as a task argument.

@@ -3,35 +3,47 @@
 //! the tasks each result suggests, and the loop ends only when every future added has been
 //! yielded.
 
-use super::future::Future;
+use super::future::TaskFuture;
 use crate::link::Listener;
+use crate::value::Value;
 use futures_core::Stream;
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-#[derive(Default)]
-struct State {
+struct State<T> {
     /// Futures added and not yet yielded, by id (with how many times each was added).
-    pending: HashMap<u64, (Future, usize)>,
+    pending: HashMap<u64, (TaskFuture<T>, usize)>,
     finished: VecDeque<u64>,
     waker: Option<Waker>,
 }
 
-#[derive(Default)]
-struct Shared {
-    state: Mutex<State>,
+struct Shared<T> {
+    state: Mutex<State<T>>,
     cond: Condvar,
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
+impl<T> Default for Shared<T> {
+    fn default() -> Self {
+        Shared {
+            state: Mutex::new(State {
+                pending: HashMap::new(),
+                finished: VecDeque::new(),
+                waker: None,
+            }),
+            cond: Condvar::new(),
+        }
+    }
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-impl Listener for Shared {
+impl<T: 'static> Listener for Shared<T> {
     fn finished(&self, id: u64) {
         let mut s = self.lock();
         s.finished.push_back(id);
@@ -45,13 +57,22 @@ impl Listener for Shared {
 
 /// Yields futures as they finish (done, failed or cancelled). Iterate with `for f in &ac`
 /// (so `ac.add(..)` works inside the loop), or use it as a `Stream` in async code.
-#[derive(Default)]
-pub struct AsCompleted {
-    shared: Arc<Shared>,
+pub struct AsCompleted<T = Value> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Default for AsCompleted<T> {
+    fn default() -> Self {
+        AsCompleted {
+            shared: Arc::default(),
+        }
+    }
 }
 
 /// Futures in the order they finish; more can be added while iterating.
-pub fn as_completed(futures: impl IntoIterator<Item = Future>) -> AsCompleted {
+pub fn as_completed<T: 'static>(
+    futures: impl IntoIterator<Item = TaskFuture<T>>,
+) -> AsCompleted<T> {
     let ac = AsCompleted::default();
     for f in futures {
         ac.add(f);
@@ -59,14 +80,14 @@ pub fn as_completed(futures: impl IntoIterator<Item = Future>) -> AsCompleted {
     ac
 }
 
-impl AsCompleted {
+impl<T: 'static> AsCompleted<T> {
     /// An empty set.
-    pub fn new() -> AsCompleted {
+    pub fn new() -> AsCompleted<T> {
         AsCompleted::default()
     }
 
     /// Adds a future; it will be yielded once it finishes (at once if it already has).
-    pub fn add(&self, f: Future) {
+    pub fn add(&self, f: TaskFuture<T>) {
         let id = f.id();
         let link = f.link().clone();
         {
@@ -96,7 +117,7 @@ impl AsCompleted {
         self.count() == 0
     }
 
-    fn take(s: &mut State) -> Option<Future> {
+    fn take(s: &mut State<T>) -> Option<TaskFuture<T>> {
         while let Some(id) = s.finished.pop_front() {
             if let Some(entry) = s.pending.get_mut(&id) {
                 entry.1 -= 1;
@@ -111,7 +132,7 @@ impl AsCompleted {
     }
 
     /// The next finished future, waiting for one; `None` when all have been yielded.
-    pub fn next_finished(&self) -> Option<Future> {
+    pub fn next_finished(&self) -> Option<TaskFuture<T>> {
         let mut s = self.shared.lock();
         loop {
             if let Some(f) = Self::take(&mut s) {
@@ -125,18 +146,18 @@ impl AsCompleted {
     }
 }
 
-impl Iterator for &AsCompleted {
-    type Item = Future;
+impl<T: 'static> Iterator for &AsCompleted<T> {
+    type Item = TaskFuture<T>;
 
-    fn next(&mut self) -> Option<Future> {
+    fn next(&mut self) -> Option<TaskFuture<T>> {
         self.next_finished()
     }
 }
 
-impl Stream for AsCompleted {
-    type Item = Future;
+impl<T: 'static> Stream for AsCompleted<T> {
+    type Item = TaskFuture<T>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Future>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<TaskFuture<T>>> {
         let mut s = self.shared.lock();
         if let Some(f) = Self::take(&mut s) {
             return Poll::Ready(Some(f));

@@ -5,10 +5,17 @@
 //! waiting task needs it either. A handle is also a `std::future::Future`, so async code can
 //! `.await` it; its waker is woken by whichever thread is driving the scheduler when the
 //! status changes.
+//!
+//! The handle is typed by what its task returns: `TaskFuture<T>` of a typed task
+//! ([`task`](super::task)) gives a `T`, the default `TaskFuture<Value>` of a function
+//! registered by name gives the [`Value`]. (It is not called `Future`: that name is the
+//! standard trait, in the prelude of edition 2024.)
 
+use super::typed::TaskData;
 use crate::error::{Error, Result};
 use crate::link::{FutureStatus, Link, Request};
 use crate::value::Value;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -26,23 +33,51 @@ impl Drop for Handle {
     }
 }
 
-/// The result of a submitted task (or scattered data), held on a worker.
-#[derive(Clone)]
-pub struct Future {
+/// The result of a submitted task (or scattered data), held on a worker: a `T` once
+/// finished.
+pub struct TaskFuture<T = Value> {
     inner: Arc<Handle>,
+    _t: PhantomData<fn() -> T>,
 }
 
-impl std::fmt::Debug for Future {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Future({}, {:?})", self.inner.key, self.status())
+impl<T> Clone for TaskFuture<T> {
+    fn clone(&self) -> Self {
+        TaskFuture {
+            inner: self.inner.clone(),
+            _t: PhantomData,
+        }
     }
 }
 
-impl Future {
-    pub(crate) fn new(id: u64, key: String, link: Arc<Link>) -> Future {
-        Future {
+impl<T> std::fmt::Debug for TaskFuture<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TaskFuture({}, {:?})", self.inner.key, self.status())
+    }
+}
+
+impl TaskFuture<Value> {
+    pub(crate) fn new(id: u64, key: String, link: Arc<Link>) -> TaskFuture<Value> {
+        TaskFuture {
             inner: Arc::new(Handle { id, key, link }),
+            _t: PhantomData,
         }
+    }
+}
+
+impl<T> TaskFuture<T> {
+    /// The same handle, typed as `U` (the caller vouches for the type; a wrong one is
+    /// named when the value is decoded).
+    pub(crate) fn retype<U>(self) -> TaskFuture<U> {
+        TaskFuture {
+            inner: self.inner,
+            _t: PhantomData,
+        }
+    }
+
+    /// The same handle giving the raw [`Value`] (for the untyped API: `gather`,
+    /// `as_completed`, arguments built with `args!`).
+    pub fn untyped(&self) -> TaskFuture<Value> {
+        self.clone().retype()
     }
 
     pub(crate) fn link(&self) -> &Arc<Link> {
@@ -73,9 +108,8 @@ impl Future {
         self.status().is_terminal()
     }
 
-    /// Waits for the value and brings it to the caller. A failed task's error names the
-    /// task, the worker rank and host, and carries the backtrace of a panic.
-    pub fn result(&self) -> Result<Value> {
+    /// The raw value, once finished (waits).
+    pub(crate) fn value(&self) -> Result<Value> {
         let link = self.inner.link.clone();
         link.wait_for(|t| self.check(t, None))
     }
@@ -143,14 +177,29 @@ impl Future {
     }
 }
 
-impl std::future::Future for Future {
-    type Output = Result<Value>;
+impl<T: TaskData> TaskFuture<T> {
+    /// Waits for the value and brings it to the caller. A failed task's error names the
+    /// task, the worker rank and host, and carries the backtrace of a panic.
+    pub fn result(&self) -> Result<T> {
+        T::from_value(self.value()?).map_err(|e| self.wrong_type(e))
+    }
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Value>> {
+    fn wrong_type(&self, message: String) -> Error {
+        Error::Future(format!("result of {}: {message}", self.inner.key))
+    }
+}
+
+impl<T: TaskData> std::future::Future for TaskFuture<T> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let link = self.inner.link.clone();
         let mut t = link.lock();
         match self.check(&mut t, Some(cx.waker())) {
-            Some(r) => Poll::Ready(r),
+            Some(r) => {
+                drop(t);
+                Poll::Ready(r.and_then(|v| T::from_value(v).map_err(|e| self.wrong_type(e))))
+            }
             None => Poll::Pending,
         }
     }

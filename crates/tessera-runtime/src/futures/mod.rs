@@ -24,10 +24,12 @@
 pub mod api;
 pub mod as_completed;
 pub mod future;
+pub mod typed;
 
 pub use crate::link::{FutureStatus, TaskFailure};
 pub use crate::registry::{self, register, TaskError};
 pub use crate::value::{self, Value};
-pub use api::Arg;
+pub use api::{Arg, MapWith, Submit};
 pub use as_completed::{as_completed, AsCompleted};
-pub use future::Future;
+pub use future::TaskFuture;
+pub use typed::{task, In, IntoArgs, Task, TaskArgs, TaskData};
